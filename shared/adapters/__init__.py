@@ -1,0 +1,1 @@
+"""Adapters of the ports: embedded ones (single machine) and real ones (distributed)."""

@@ -1,0 +1,1 @@
+"""The job model and the rules every service shares."""

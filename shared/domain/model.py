@@ -1,0 +1,98 @@
+"""The job, its states and the transitions allowed between them."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+
+class JobStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PACKAGING = "packaging"
+    READY = "ready"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+S = JobStatus
+# The lifecycle of DESIGN.md; every write is conditional on the current state being a valid source.
+TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    S.SCHEDULED: frozenset({S.RUNNING, S.CANCELLED, S.FAILED}),
+    S.RUNNING: frozenset({S.PACKAGING, S.FAILED}),
+    S.PACKAGING: frozenset({S.READY, S.FAILED}),
+    S.READY: frozenset({S.EXPIRED}),
+    S.FAILED: frozenset({S.EXPIRED}),
+    S.CANCELLED: frozenset({S.EXPIRED}),
+    S.EXPIRED: frozenset(),
+}
+FINISHED = frozenset({S.READY, S.FAILED, S.CANCELLED, S.EXPIRED})
+
+
+class InvalidTransition(ValueError):
+    """A state change the lifecycle does not allow."""
+
+
+def check_transition(source: JobStatus, target: JobStatus) -> None:
+    if target not in TRANSITIONS[source]:
+        raise InvalidTransition(f"a job cannot go from {source} to {target}")
+
+
+def hash_token(token: str) -> str:
+    """What the store keeps to find a job by its download token, and the tombstone after purge."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Progress:
+    links_found: int = 0
+    images_downloaded: int = 0
+    images_failed: int = 0
+    bytes_downloaded: int = 0
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    query: str
+    email: str
+    count: int
+    scheduled_at: datetime
+    timezone: str
+    created_at: datetime
+    status: JobStatus = JobStatus.SCHEDULED
+    progress: Progress = field(default_factory=Progress)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    download_token: str | None = None
+    expires_at: datetime | None = None
+    zip_bytes: int = 0
+    failure_reason: str | None = None
+    note: str | None = None
+
+    def with_status(self, target: JobStatus, **changes: object) -> Job:
+        check_transition(self.status, target)
+        return replace(self, status=target, **changes)  # type: ignore[arg-type]
+
+    @property
+    def blob_prefix(self) -> str:
+        return f"jobs/{self.id}/"
+
+    @property
+    def zip_key(self) -> str:
+        return f"jobs/{self.id}/images.zip"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A full-size image URL the scraper found, in result order."""
+
+    position: int
+    url: str
+    page_url: str | None = None
+    provider: str = ""
+    width: int | None = None
+    height: int | None = None

@@ -1,0 +1,140 @@
+"""Validation of a job submission, shared by the form and the JSON API."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+MAX_COUNT = 500
+MAX_QUERY_LENGTH = 200
+MAX_EMAIL_LENGTH = 254
+# How far ahead a job may be scheduled; longer waits belong in a calendar, not a queue.
+MAX_AHEAD = timedelta(days=365)
+# A submission for "now" typed a few seconds ago is still now, not the past.
+PAST_TOLERANCE = timedelta(seconds=60)
+EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+
+
+@dataclass(frozen=True)
+class Submission:
+    query: str
+    email: str
+    count: int
+    scheduled_at: datetime  # UTC
+    timezone: str
+
+
+class SubmissionErrors(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def _zone(name: str, errors: dict[str, str]) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = "Unknown time zone."
+        return ZoneInfo("UTC")
+
+
+def _clean_common(raw: dict[str, Any], errors: dict[str, str]) -> tuple[str, str, int]:
+    query = str(raw.get("query") or "").strip()
+    if not query:
+        errors["query"] = "Enter what to search for."
+    elif len(query) > MAX_QUERY_LENGTH:
+        errors["query"] = f"Keep the search under {MAX_QUERY_LENGTH} characters."
+    elif any(ord(c) < 32 for c in query):
+        errors["query"] = "The search contains control characters."
+
+    email = str(raw.get("email") or "").strip()
+    if not email:
+        errors["email"] = "Enter the email address to send the link to."
+    elif len(email) > MAX_EMAIL_LENGTH or not EMAIL_RE.match(email):
+        errors["email"] = "Enter a valid email address, like name@example.com."
+
+    count = 0
+    value = raw.get("count")
+    if isinstance(value, bool) or value is None or value == "":
+        errors["count"] = f"Enter how many images, from 1 to {MAX_COUNT}."
+    else:
+        try:
+            count = int(str(value).strip())
+        except ValueError:
+            errors["count"] = f"Enter a whole number from 1 to {MAX_COUNT}."
+        else:
+            if not 1 <= count <= MAX_COUNT:
+                errors["count"] = f"Choose from 1 to {MAX_COUNT} images."
+    return query, email, count
+
+
+def _check_when(when: datetime, now: datetime, field_name: str, errors: dict[str, str]) -> None:
+    if when < now - PAST_TOLERANCE:
+        errors[field_name] = "Choose a time in the future."
+    elif when > now + MAX_AHEAD:
+        errors[field_name] = f"Choose a time within {MAX_AHEAD.days} days."
+
+
+def validate_form(raw: dict[str, Any], now: datetime) -> Submission:
+    """The HTML form: date and time typed in the person's time zone, or "now"."""
+    errors: dict[str, str] = {}
+    query, email, count = _clean_common(raw, errors)
+    zone_name = str(raw.get("timezone") or "UTC").strip()
+    zone = _zone(zone_name, errors)
+    when = now
+    if not raw.get("now"):
+        day_text, time_text = str(raw.get("date") or "").strip(), str(raw.get("time") or "").strip()
+        try:
+            day = date.fromisoformat(day_text) if day_text else None
+        except ValueError:
+            day = None
+            errors["date"] = "Enter the date as YYYY-MM-DD."
+        if not day_text:
+            errors["date"] = "Choose a date."
+        try:
+            at = time.fromisoformat(time_text) if time_text else None
+        except ValueError:
+            at = None
+            errors["time"] = "Enter the time as HH:MM."
+        if not time_text:
+            errors["time"] = "Choose a time."
+        if day and at:
+            when = datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+            _check_when(when, now, "time", errors)
+    if errors:
+        raise SubmissionErrors(errors)
+    return Submission(query, email, count, when.astimezone(UTC), zone.key)
+
+
+API_FIELDS = frozenset({"query", "email", "count", "scheduled_at", "timezone"})
+
+
+def validate_api(raw: Any, now: datetime) -> Submission:
+    """The JSON API: scheduled_at is ISO 8601 with an offset, or omitted for now."""
+    if not isinstance(raw, dict):
+        raise SubmissionErrors({"body": "Send a JSON object."})
+    errors: dict[str, str] = {}
+    for unknown in sorted(set(raw) - API_FIELDS):
+        errors[str(unknown)[:50]] = "Unknown field."
+    if isinstance(raw.get("count"), float | str):
+        errors["count"] = f"count must be an integer from 1 to {MAX_COUNT}."
+    query, email, count = _clean_common(raw, errors)
+    zone = _zone(str(raw.get("timezone") or "UTC"), errors)
+    when = now
+    value = raw.get("scheduled_at")
+    if value is not None:
+        try:
+            when = datetime.fromisoformat(str(value))
+        except ValueError:
+            errors["scheduled_at"] = "Use ISO 8601 with an offset, like 2030-01-31T09:30:00+01:00."
+        else:
+            if when.tzinfo is None:
+                errors["scheduled_at"] = "Include a UTC offset, like +01:00 or Z."
+            else:
+                _check_when(when, now, "scheduled_at", errors)
+    if errors:
+        raise SubmissionErrors(errors)
+    return Submission(query, email, count, max(when, now).astimezone(UTC), zone.key)

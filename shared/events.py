@@ -1,0 +1,93 @@
+"""Event types, routing, and the JSON form of every message on the bus: the one place for these names."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+EXCHANGE = "imgjob.events"
+SCHEMA_VERSION = 1
+
+JOB_DUE = "job.due"
+JOB_STARTED = "job.started"
+JOB_LINKS_COLLECTED = "job.links_collected"
+JOB_READY = "job.ready"
+JOB_FAILED = "job.failed"
+JOB_EXPIRE = "job.expire"
+ALL_EVENT_TYPES = (JOB_DUE, JOB_STARTED, JOB_LINKS_COLLECTED, JOB_READY, JOB_FAILED, JOB_EXPIRE)
+
+QUEUE_SCHEDULER = "imgjob.scheduler"
+QUEUE_SCRAPER = "imgjob.scraper"
+QUEUE_PACKAGER = "imgjob.packager"
+QUEUE_NOTIFIER = "imgjob.notifier"
+QUEUE_JANITOR = "imgjob.janitor"
+DEAD_LETTER_QUEUE = "imgjob.dead-letter"
+
+# Which event types each service's queue receives.
+SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    QUEUE_SCHEDULER: (JOB_DUE,),
+    QUEUE_SCRAPER: (JOB_STARTED,),
+    QUEUE_PACKAGER: (JOB_LINKS_COLLECTED,),
+    QUEUE_NOTIFIER: (JOB_STARTED, JOB_READY, JOB_FAILED),
+    QUEUE_JANITOR: (JOB_EXPIRE, JOB_FAILED),
+}
+
+
+class EventFormatError(ValueError):
+    """A message that is not a well-formed imgjob event."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    job_id: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    occurred_at: datetime = field(default_factory=_now)
+    version: int = SCHEMA_VERSION
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {
+                "type": self.type,
+                "version": self.version,
+                "event_id": self.event_id,
+                "job_id": self.job_id,
+                "occurred_at": self.occurred_at.astimezone(UTC).isoformat(),
+                "payload": self.payload,
+            },
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Event:
+        try:
+            data = json.loads(raw)
+            event_type = data["type"]
+            if event_type not in ALL_EVENT_TYPES:
+                raise EventFormatError(f"unknown event type {event_type!r}")
+            occurred_at = datetime.fromisoformat(data["occurred_at"])
+            if occurred_at.tzinfo is None:
+                raise EventFormatError("occurred_at has no UTC offset")
+            payload = data.get("payload") or {}
+            if not isinstance(payload, dict):
+                raise EventFormatError("payload is not an object")
+            return cls(
+                type=event_type,
+                job_id=str(data["job_id"]),
+                payload=payload,
+                event_id=str(data["event_id"]),
+                occurred_at=occurred_at,
+                version=int(data["version"]),
+            )
+        except EventFormatError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EventFormatError(f"malformed event: {exc}") from exc

@@ -1,0 +1,30 @@
+"""The object storage port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import BinaryIO, Protocol
+
+
+class BlobStore(Protocol):
+    """Images and zips, by deterministic keys like `jobs/<id>/images/0001.jpg`.
+
+    Writes are streamed and atomic: a reader sees the whole object or none of it.
+    """
+
+    def migrate(self) -> None:
+        """Create the bucket or directory if missing; idempotent."""
+
+    def writer(self, key: str) -> AbstractContextManager[BinaryIO]:
+        """A stream to write the object to; it is published when the block exits without error and
+        discarded otherwise. Memory stays bounded whatever the object's size."""
+
+    def read(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """The object's bytes from `start`, `length` of them or to the end, in chunks."""
+
+    def size(self, key: str) -> int | None:
+        """The object's size in bytes, or None if there is no such object."""
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object whose key starts with `prefix`; returns how many. Idempotent."""

@@ -1,0 +1,74 @@
+"""The job store port."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from shared.domain.model import Job, JobStatus, Link
+
+
+class JobStore(Protocol):
+    """Jobs, their links, the notification log and download-token tombstones.
+
+    Every state change is a conditional write: it applies only if the job is still in one of the
+    expected states, so that concurrent or repeated handlers cannot both win.
+    """
+
+    def migrate(self) -> None:
+        """Create the schema if missing; idempotent."""
+
+    def add_job(self, job: Job) -> None:
+        """Insert a new job (its id is fresh)."""
+
+    def get_job(self, job_id: str) -> Job | None:
+        """The job, or None if it never existed or has been purged."""
+
+    def transition(self, job: Job, expected: Sequence[JobStatus]) -> bool:
+        """Write `job` (with its new status and fields) if the stored status is one of `expected`."""
+
+    def update_progress(
+        self,
+        job_id: str,
+        *,
+        links_found: int | None = None,
+        images_downloaded: int | None = None,
+        images_failed: int | None = None,
+        bytes_downloaded: int | None = None,
+    ) -> None:
+        """Set the live counters shown on the status page (absolute values, not increments)."""
+
+    def save_links(self, job_id: str, links: Sequence[Link]) -> None:
+        """Replace the job's links (idempotent for a repeated scrape)."""
+
+    def get_links(self, job_id: str) -> list[Link]:
+        """The job's links, in position order."""
+
+    def claim_notification(self, job_id: str, kind: str) -> bool:
+        """Record that the `kind` email for the job is being sent; False if it already was."""
+
+    def release_notification(self, job_id: str, kind: str) -> None:
+        """Forget a claim whose sending failed, so a redelivery can try again."""
+
+    def job_for_token(self, token_hash: str) -> Job | None:
+        """The job whose download token hashes to `token_hash`, if it still exists."""
+
+    def is_tombstoned(self, token_hash: str) -> bool:
+        """True if a purged job once had this token (the link answers "Link has expired")."""
+
+    def due_jobs(self, until: datetime, limit: int = 1000) -> list[Job]:
+        """Scheduled jobs whose time is at or before `until` (for the sweeper)."""
+
+    def jobs_in(self, status: JobStatus, limit: int = 1000) -> list[Job]:
+        """Jobs currently in `status` (running/packaging for the stuck sweep, finished for expiry)."""
+
+    def expired_jobs(self, now: datetime, limit: int = 1000) -> list[Job]:
+        """Finished jobs whose expiry time has passed and that still hold records."""
+
+    def purge_job(self, job_id: str) -> None:
+        """Delete every record of the job, the email address included; keep only a tombstone of
+        its token hash. Idempotent."""
+
+    def close(self) -> None:
+        """Release connections."""

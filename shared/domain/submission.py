@@ -106,7 +106,7 @@ def validate_form(raw: dict[str, Any], now: datetime) -> Submission:
             _check_when(when, now, "time", errors)
     if errors:
         raise SubmissionErrors(errors)
-    return Submission(query, email, count, when.astimezone(UTC), zone.key)
+    return Submission(query, email, count, max(when, now).astimezone(UTC), zone.key)
 
 
 API_FIELDS = frozenset({"query", "email", "count", "scheduled_at", "timezone"})

@@ -1,0 +1,71 @@
+"""The gateway's Flask app factory: `gunicorn 'services.gateway.app:create_app()'`."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, url_for
+from werkzeug.wrappers import Response
+
+from services.gateway import errors, state, views_api, views_download, views_ops, views_pages
+from shared.bootstrap import Adapters, bootstrap, migrate
+from shared.config import resolve_secret_key
+
+# Forms and API bodies are a few hundred bytes; anything near this is not a job submission.
+MAX_BODY_BYTES = 64 * 1024
+# Static URLs carry a hash of the file, so browsers may keep them for long.
+STATIC_MAX_AGE = timedelta(days=365)
+
+
+def _asset_versions(static_dir: Path) -> dict[str, str]:
+    return {
+        path.relative_to(static_dir).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        for path in static_dir.rglob("*")
+        if path.is_file()
+    }
+
+
+def _secure_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    # Status pages carry download links; a secret token must not leak through Referer.
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # Job pages and API answers change by the second and may be personal; static files set their own.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def create_app(adapters: Adapters | None = None) -> Flask:
+    """The gateway app on the given adapters; with none, build them from the environment and migrate.
+
+    Nothing connects at import time: gunicorn imports this module, then calls the factory per worker.
+    """
+    if adapters is None:
+        adapters = bootstrap()
+        migrate(adapters)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=resolve_secret_key(adapters.settings),
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        SEND_FILE_MAX_AGE_DEFAULT=STATIC_MAX_AGE,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    state.install(app, adapters)
+
+    versions = _asset_versions(Path(app.static_folder or "static"))
+
+    def asset(filename: str) -> str:
+        return url_for("static", filename=filename, v=versions.get(filename, "0"))
+
+    app.jinja_env.globals["asset"] = asset
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    for blueprint in (views_pages.bp, views_api.bp, views_download.bp, views_ops.bp):
+        app.register_blueprint(blueprint)
+    errors.register(app)
+    app.after_request(_secure_headers)
+    return app

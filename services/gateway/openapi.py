@@ -1,0 +1,153 @@
+"""The OpenAPI 3.1 description of the JSON API, served at /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.domain.submission import MAX_COUNT, MAX_EMAIL_LENGTH, MAX_QUERY_LENGTH
+
+STATUSES = ["scheduled", "running", "packaging", "ready", "expired", "failed", "cancelled"]
+TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _schemas() -> dict[str, Any]:
+    return {
+        "JobRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["query", "email", "count"],
+            "properties": {
+                "query": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_LENGTH},
+                "email": {"type": "string", "format": "email", "maxLength": MAX_EMAIL_LENGTH},
+                "count": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT},
+                "scheduled_at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "ISO 8601 with a UTC offset, in the future; omit to run as soon as possible.",
+                },
+                "timezone": {
+                    "type": "string",
+                    "description": "IANA time zone used to show times in emails and on the status page (default UTC).",
+                    "examples": ["Europe/Paris"],
+                },
+            },
+        },
+        "JobCreated": {
+            "type": "object",
+            "required": ["id", "status", "scheduled_at", "status_url"],
+            "properties": {
+                "id": {"type": "string"},
+                "status": {"type": "string", "enum": STATUSES},
+                "scheduled_at": {"type": "string", "format": "date-time"},
+                "status_url": {"type": "string", "format": "uri"},
+            },
+        },
+        "Progress": {
+            "type": "object",
+            "properties": {
+                name: {"type": "integer", "minimum": 0}
+                for name in ("links_found", "images_downloaded", "images_failed", "bytes_downloaded")
+            },
+        },
+        "Job": {
+            "type": "object",
+            "description": "A job as the API shows it. The email address is never included.",
+            "required": ["id", "status", "query", "count", "scheduled_at", "progress"],
+            "properties": {
+                "id": {"type": "string"},
+                "status": {"type": "string", "enum": STATUSES},
+                "query": {"type": "string"},
+                "count": {"type": "integer"},
+                "timezone": {"type": "string"},
+                "scheduled_at": {"type": "string", "format": "date-time"},
+                "created_at": {"type": "string", "format": "date-time"},
+                "started_at": TIME,
+                "finished_at": TIME,
+                "progress": _ref("Progress"),
+                "failure_reason": {"type": ["string", "null"]},
+                "expires_at": TIME,
+                "zip_bytes": {"type": "integer"},
+                "status_url": {"type": "string", "format": "uri"},
+                "download_url": {
+                    "type": ["string", "null"],
+                    "format": "uri",
+                    "description": "Set while the job is ready and its link has not expired.",
+                },
+            },
+        },
+        "Errors": {
+            "type": "object",
+            "required": ["errors"],
+            "properties": {
+                "errors": {
+                    "type": "object",
+                    "description": "Messages by field name (`body` for the request as a whole).",
+                    "additionalProperties": {"type": "string"},
+                }
+            },
+        },
+    }
+
+
+def openapi_document(server_url: str) -> dict[str, Any]:
+    errors = _ref("Errors")
+    job_id = {
+        "name": "job_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "imgjob",
+            "version": "1",
+            "description": "Schedule an image search; at the scheduled time the images are zipped and a "
+            "download link that expires is emailed.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": {
+            "/api/jobs": {
+                "post": {
+                    "operationId": "createJob",
+                    "summary": "Schedule a job",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("JobRequest")}}},
+                    "responses": {
+                        "201": {
+                            **_json(_ref("JobCreated"), "Scheduled."),
+                            "headers": {"Location": {"schema": {"type": "string"}, "description": "The job's URL."}},
+                        },
+                        "400": _json(errors, "The body is not JSON."),
+                        "413": _json(errors, "The body is too large."),
+                        "422": _json(errors, "Invalid fields, a time in the past included."),
+                    },
+                }
+            },
+            "/api/jobs/{job_id}": {
+                "parameters": [job_id],
+                "get": {
+                    "operationId": "getJob",
+                    "summary": "A job's status and progress",
+                    "responses": {"200": _json(_ref("Job"), "The job."), "404": _json(errors, "No such job.")},
+                },
+                "delete": {
+                    "operationId": "cancelJob",
+                    "summary": "Cancel a job that has not started",
+                    "responses": {
+                        "200": _json(_ref("Job"), "Cancelled (or already cancelled)."),
+                        "404": _json(errors, "No such job."),
+                        "409": _json(errors, "The job has already started or finished."),
+                    },
+                },
+            },
+        },
+        "components": {"schemas": _schemas()},
+    }

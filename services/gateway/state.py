@@ -1,0 +1,69 @@
+"""What the app keeps for its views: the adapters and the metrics, one set per app instance."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+from prometheus_client import CollectorRegistry, Counter
+
+from shared.bootstrap import Adapters
+
+EXTENSION = "imgjob"
+METRICS_EXTENSION = "imgjob_metrics"
+# Job ids are uuid4().hex; anything else is answered 404 before it reaches the store.
+JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Counters on a registry of their own, so several apps (tests, `imgjob up`) never collide."""
+
+    registry: CollectorRegistry
+    submissions: Counter
+    validation_failures: Counter
+    cancellations: Counter
+    downloads: Counter
+    expired_hits: Counter
+
+    @classmethod
+    def create(cls) -> Metrics:
+        registry = CollectorRegistry(auto_describe=True)
+        return cls(
+            registry=registry,
+            submissions=Counter("imgjob_gateway_submissions", "Jobs accepted.", ["channel"], registry=registry),
+            validation_failures=Counter(
+                "imgjob_gateway_validation_failures", "Submissions refused as invalid.", ["channel"], registry=registry
+            ),
+            cancellations=Counter(
+                "imgjob_gateway_cancellations", "Jobs cancelled before they started.", registry=registry
+            ),
+            downloads=Counter("imgjob_gateway_downloads", "Zip downloads served (full or partial).", registry=registry),
+            expired_hits=Counter(
+                "imgjob_gateway_expired_link_hits", "Download links answered with Link has expired.", registry=registry
+            ),
+        )
+
+
+def install(app: Flask, adapters: Adapters) -> None:
+    app.extensions[EXTENSION] = adapters
+    app.extensions[METRICS_EXTENSION] = Metrics.create()
+
+
+def adapters() -> Adapters:
+    found: Adapters = current_app.extensions[EXTENSION]
+    return found
+
+
+def metrics() -> Metrics:
+    found: Metrics = current_app.extensions[METRICS_EXTENSION]
+    return found
+
+
+def public_url() -> str:
+    return adapters().settings.public_url.rstrip("/")
+
+
+def is_job_id(value: str) -> bool:
+    return bool(JOB_ID_RE.match(value))

@@ -1,0 +1,90 @@
+// The job form: fills in the browser's time zone, keeps "as soon as possible" and the date/time
+// fields consistent, and refuses a time in the past before the server has to.
+(function () {
+  "use strict";
+  var form = document.getElementById("job-form");
+  if (!form) return;
+  var zoneInput = document.getElementById("timezone");
+  var zoneName = document.getElementById("timezone-name");
+  var now = document.getElementById("now");
+  var date = document.getElementById("date");
+  var time = document.getElementById("time");
+  // A submission typed a moment ago is still "now" for the server; match its tolerance.
+  var TOLERANCE_MS = 60 * 1000;
+
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone) {
+      zoneInput.value = zone;
+      if (zoneName) zoneName.textContent = zone;
+    }
+  } catch (e) {
+    // Without Intl the server falls back to UTC, which the page already says.
+  }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function today() {
+    var d = new Date();
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+  }
+
+  function showError(input, message) {
+    var box = document.getElementById(input.id + "-error");
+    if (box) {
+      box.textContent = message;
+      box.hidden = !message;
+    }
+    if (message) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+  }
+
+  function checkWhen() {
+    time.setCustomValidity("");
+    if (now.checked || !date.value || !time.value) return;
+    var parts = date.value.split("-").map(Number);
+    var hm = time.value.split(":").map(Number);
+    // Local time in the browser's zone, which is the zone the server is told about.
+    var when = new Date(parts[0], parts[1] - 1, parts[2], hm[0], hm[1]);
+    if (when.getTime() < Date.now() - TOLERANCE_MS) {
+      time.setCustomValidity("Choose a time in the future.");
+    }
+  }
+
+  function syncNow() {
+    var immediate = now.checked;
+    [date, time].forEach(function (input) {
+      input.required = !immediate;
+      input.disabled = immediate;
+      if (immediate) showError(input, "");
+    });
+    checkWhen();
+  }
+
+  date.min = today();
+  now.addEventListener("change", syncNow);
+  [date, time].forEach(function (input) {
+    input.addEventListener("input", function () {
+      checkWhen();
+      showError(time, time.validationMessage);
+      if (input === date) showError(date, date.validationMessage);
+    });
+  });
+
+  // Show the browser's message next to the field as well as in its bubble.
+  Array.prototype.forEach.call(form.querySelectorAll("input"), function (input) {
+    input.addEventListener("invalid", function () { showError(input, input.validationMessage); });
+    input.addEventListener("change", function () {
+      if (input.checkValidity()) showError(input, "");
+    });
+  });
+
+  form.addEventListener("submit", function (event) {
+    checkWhen();
+    if (!form.checkValidity()) {
+      event.preventDefault();
+      form.reportValidity();
+    }
+  });
+
+  syncNow();
+})();

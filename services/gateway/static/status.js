@@ -1,0 +1,102 @@
+// The status page: polls the JSON API every 2 s and updates state and counters in place.
+(function () {
+  "use strict";
+  var root = document.getElementById("job");
+  if (!root || !window.fetch) return;
+  var apiUrl = root.getAttribute("data-api-url");
+  var zone = root.getAttribute("data-timezone") || "UTC";
+  var INTERVAL_MS = 2000;
+  var FINISHED = { ready: true, failed: true, cancelled: true, expired: true };
+  var LABELS = {
+    scheduled: "Scheduled",
+    running: "Searching for images",
+    packaging: "Downloading and packing",
+    ready: "Ready to download",
+    expired: "Expired",
+    failed: "Failed",
+    cancelled: "Cancelled"
+  };
+
+  function field(name) { return root.querySelector('[data-field="' + name + '"]'); }
+  function parts(name) { return root.querySelectorAll('[data-part="' + name + '"]'); }
+  function show(name, visible) {
+    Array.prototype.forEach.call(parts(name), function (el) { el.hidden = !visible; });
+  }
+  function setText(name, text) {
+    var el = field(name);
+    if (el && el.textContent !== String(text)) el.textContent = text;
+  }
+
+  function humanBytes(size) {
+    if (size < 1000) return size + " B";
+    var value = size / 1000;
+    var units = ["KB", "MB"];
+    for (var i = 0; i < units.length; i++) {
+      if (value < 1000) return value.toFixed(1) + " " + units[i];
+      value /= 1000;
+    }
+    return value.toFixed(1) + " GB";
+  }
+
+  // Same shape as the server's: "Tue 24 Nov 2026, 14:05 (Europe/Paris)".
+  function formatTime(iso) {
+    if (!iso) return "";
+    try {
+      var p = {};
+      new Intl.DateTimeFormat("en-GB", {
+        timeZone: zone, weekday: "short", day: "numeric", month: "short", year: "numeric",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23"
+      }).formatToParts(new Date(iso)).forEach(function (x) { p[x.type] = x.value; });
+      return p.weekday + " " + p.day + " " + p.month + " " + p.year + ", " + p.hour + ":" + p.minute + " (" + zone + ")";
+    } catch (e) {
+      return iso;
+    }
+  }
+
+  function render(job) {
+    var state = field("status");
+    state.textContent = LABELS[job.status] || job.status;
+    state.className = "state state-" + job.status;
+    root.setAttribute("data-status", job.status);
+    var p = job.progress || {};
+    setText("links_found", p.links_found || 0);
+    setText("images_downloaded", p.images_downloaded || 0);
+    setText("images_failed", p.images_failed || 0);
+    setText("bytes_downloaded", humanBytes(p.bytes_downloaded || 0));
+    var bar = field("progress");
+    if (bar) bar.value = p.images_downloaded || 0;
+    setText("failure_reason", job.failure_reason || "");
+    show("failure", !!job.failure_reason);
+    setText("expires_at", formatTime(job.expires_at));
+    show("expiry", !!job.expires_at);
+    if (job.download_url) {
+      // The API gives the public address; stay on the host this page was served from.
+      field("download_url").setAttribute("href", new URL(job.download_url).pathname);
+      setText("zip_bytes", humanBytes(job.zip_bytes || 0));
+    }
+    show("download", !!job.download_url);
+    show("cancel", job.status === "scheduled");
+    show("retry", job.status === "failed");
+    show("expired", job.status === "expired");
+    show("live", !FINISHED[job.status]);
+  }
+
+  function poll() {
+    fetch(apiUrl, { headers: { Accept: "application/json" }, cache: "no-store" })
+      .then(function (response) {
+        if (response.status === 404) {
+          show("live", false);
+          return null;
+        }
+        return response.ok ? response.json() : undefined;
+      })
+      .then(function (job) {
+        if (job === null) return;
+        if (job) render(job);
+        if (!job || !FINISHED[job.status]) window.setTimeout(poll, INTERVAL_MS);
+      })
+      .catch(function () { window.setTimeout(poll, INTERVAL_MS); });
+  }
+
+  if (!FINISHED[root.getAttribute("data-status")]) window.setTimeout(poll, INTERVAL_MS);
+})();

@@ -1,0 +1,97 @@
+"""The JSON API: create, read and cancel jobs. Errors are always `{"errors": {field: message}}`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from services.gateway import presenters
+from services.gateway.handlers import NotCancellable, cancel_job, submit_job
+from services.gateway.state import adapters, is_job_id, metrics, public_url
+from shared.domain.model import Job
+from shared.domain.submission import SubmissionErrors, validate_api
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+NO_SUCH_JOB = "No job with this id; it may have expired and been deleted."
+
+
+def error_response(status: int, errors: dict[str, str]) -> Response:
+    response = jsonify({"errors": errors})
+    response.status_code = status
+    return response
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_body() -> Any:
+    """The request body as strict JSON, whatever the Content-Type claims; ValueError if it is not.
+
+    Strict: no NaN or Infinity, and no lone surrogate escapes, which no store could encode.
+    """
+    try:
+        raw = json.loads(request.get_data(cache=False), parse_constant=_reject_constant)
+        json.dumps(raw, ensure_ascii=False).encode("utf-8")
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+    return raw
+
+
+def _job_or_none(job_id: str) -> Job | None:
+    return adapters().store.get_job(job_id) if is_job_id(job_id) else None
+
+
+@bp.post("/jobs")
+def create_job() -> Response:
+    try:
+        raw = _parse_body()
+    except ValueError:
+        metrics().validation_failures.labels("api").inc()
+        return error_response(400, {"body": 'Send a JSON object, like {"query": "cats", ...}.'})
+    try:
+        submission = validate_api(raw, adapters().clock())
+    except SubmissionErrors as exc:
+        metrics().validation_failures.labels("api").inc()
+        return error_response(422, exc.errors)
+    job = submit_job(adapters(), submission)
+    metrics().submissions.labels("api").inc()
+    response = jsonify(
+        {
+            "id": job.id,
+            "status": job.status.value,
+            "scheduled_at": job.scheduled_at.isoformat(),
+            "status_url": f"{public_url()}/jobs/{job.id}",
+        }
+    )
+    response.status_code = 201
+    response.headers["Location"] = f"/api/jobs/{job.id}"
+    return response
+
+
+@bp.get("/jobs/<job_id>")
+def get_job(job_id: str) -> Response:
+    job = _job_or_none(job_id)
+    if job is None:
+        return error_response(404, {"id": NO_SUCH_JOB})
+    return jsonify(presenters.job_json(job, public_url(), adapters().clock()))
+
+
+@bp.delete("/jobs/<job_id>")
+def delete_job(job_id: str) -> Response:
+    """Cancel a job that has not started; 409 once it has."""
+    if not is_job_id(job_id):
+        return error_response(404, {"id": NO_SUCH_JOB})
+    try:
+        job = cancel_job(adapters(), job_id)
+    except NotCancellable as exc:
+        return error_response(
+            409, {"status": f"The job is {exc.job.status.value}; only a scheduled job can be cancelled."}
+        )
+    if job is None:
+        return error_response(404, {"id": NO_SUCH_JOB})
+    metrics().cancellations.inc()
+    return jsonify(presenters.job_json(job, public_url(), adapters().clock()))

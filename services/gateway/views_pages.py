@@ -1,0 +1,116 @@
+"""The HTML pages: the form, its submission, the status page, the retry page and cancelling."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from services.gateway import presenters
+from services.gateway.handlers import NotCancellable, cancel_job, submit_job
+from services.gateway.state import adapters, is_job_id, metrics
+from shared.domain.model import Job, JobStatus
+from shared.domain.submission import MAX_COUNT, MAX_EMAIL_LENGTH, MAX_QUERY_LENGTH, SubmissionErrors, validate_form
+
+bp = Blueprint("pages", __name__)
+
+DEFAULT_COUNT = "50"
+FORM_FIELDS = ("query", "email", "count", "date", "time", "timezone")
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+PageResult = tuple[str, int] | str | WerkzeugResponse
+
+
+def _form_values(source: Mapping[str, str], *, default_count: str = "") -> dict[str, Any]:
+    values: dict[str, Any] = {name: source.get(name, "") for name in FORM_FIELDS}
+    values["count"] = values["count"] or default_count
+    values["now"] = source.get("now", "").strip().lower() in TRUE_WORDS
+    return values
+
+
+def _render_form(values: dict[str, Any], errors: Mapping[str, str] | None = None, retry_of: Job | None = None) -> str:
+    return render_template(
+        "form.html",
+        values=values,
+        errors=dict(errors or {}),
+        retry_of=retry_of,
+        max_count=MAX_COUNT,
+        max_query=MAX_QUERY_LENGTH,
+        max_email=MAX_EMAIL_LENGTH,
+    )
+
+
+def _not_found(message: str) -> tuple[str, int]:
+    return render_template("not_found.html", message=message), 404
+
+
+JOB_GONE = "There is no such job. It may have expired, and its records have been deleted."
+
+
+@bp.get("/")
+def form() -> str:
+    """The empty form; `?query=&count=&email=&now=1` pre-fill it (links from elsewhere, the failed email)."""
+    return _render_form(_form_values(request.args, default_count=DEFAULT_COUNT))
+
+
+@bp.post("/jobs")
+def submit() -> PageResult:
+    raw = request.form.to_dict()
+    try:
+        submission = validate_form(raw, adapters().clock())
+    except SubmissionErrors as exc:
+        metrics().validation_failures.labels("form").inc()
+        return _render_form(_form_values(raw), exc.errors), 400
+    except OverflowError:
+        # A date at the edge of the calendar (year 9999 in a zone behind UTC) has no UTC equivalent.
+        metrics().validation_failures.labels("form").inc()
+        return _render_form(_form_values(raw), {"date": "Choose a date within the next year."}), 400
+    job = submit_job(adapters(), submission)
+    metrics().submissions.labels("form").inc()
+    return redirect(url_for("pages.status", job_id=job.id), 303)
+
+
+@bp.get("/jobs/<job_id>")
+def status(job_id: str) -> PageResult:
+    job = adapters().store.get_job(job_id) if is_job_id(job_id) else None
+    if job is None:
+        return _not_found(JOB_GONE)
+    return render_template(
+        "status.html",
+        job=job,
+        label=presenters.STATUS_LABELS[job.status],
+        scheduled=presenters.format_time(job.scheduled_at, job.timezone),
+        expires=presenters.format_time(job.expires_at, job.timezone),
+        downloaded=presenters.human_bytes(job.progress.bytes_downloaded),
+        zip_size=presenters.human_bytes(job.zip_bytes),
+        download_path=presenters.download_path(job, adapters().clock()),
+        finished=job.status not in (JobStatus.SCHEDULED, JobStatus.RUNNING, JobStatus.PACKAGING),
+    )
+
+
+@bp.get("/jobs/<job_id>/again")
+def again(job_id: str) -> PageResult:
+    """The retry link of the failed email. Mail scanners open links, so this only fills in the form."""
+    job = adapters().store.get_job(job_id) if is_job_id(job_id) else None
+    if job is None:
+        return _not_found(JOB_GONE)
+    values = _form_values({"query": job.query, "email": job.email, "count": str(job.count), "now": "1"})
+    values["timezone"] = job.timezone
+    return _render_form(values, retry_of=job)
+
+
+@bp.post("/jobs/<job_id>/cancel")
+def cancel(job_id: str) -> PageResult:
+    if not is_job_id(job_id):
+        return _not_found(JOB_GONE)
+    try:
+        job = cancel_job(adapters(), job_id)
+    except NotCancellable as exc:
+        flash(f"This job is already {presenters.STATUS_LABELS[exc.job.status].lower()}; it can no longer be cancelled.")
+    else:
+        if job is None:
+            return _not_found(JOB_GONE)
+        metrics().cancellations.inc()
+        flash("The job is cancelled; nothing will run.")
+    return redirect(url_for("pages.status", job_id=job_id), 303)

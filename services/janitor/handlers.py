@@ -1,0 +1,41 @@
+"""Janitor: at expiry, every file and record of a job goes; only the token's tombstone stays."""
+
+from __future__ import annotations
+
+import logging
+
+from shared.bootstrap import Adapters
+from shared.domain.model import Job
+from shared.events import Event
+from shared.lifecycle import publish_expiry
+
+log = logging.getLogger(__name__)
+
+
+def purge(adapters: Adapters, job: Job) -> None:
+    removed = adapters.blobs.delete_prefix(job.blob_prefix)
+    adapters.store.purge_job(job.id)
+    log.info("job %s purged (%d objects)", job.id, removed)
+
+
+def expire_job(adapters: Adapters, event: Event) -> None:
+    job = adapters.store.get_job(event.job_id)
+    if job is None or job.expires_at is None:
+        return  # already purged, or not finished yet (its own expiry event will come)
+    if job.expires_at > adapters.clock():
+        publish_expiry(adapters, job)  # early delivery: wait for the rest
+        return
+    purge(adapters, job)
+
+
+def discard_partial_files(adapters: Adapters, event: Event) -> None:
+    """A failed job keeps its record (for the retry link) until expiry, but none of its files."""
+    job = adapters.store.get_job(event.job_id)
+    if job is not None:
+        adapters.blobs.delete_prefix(job.blob_prefix)
+
+
+def sweep(adapters: Adapters) -> None:
+    """The backstop for lost expiry messages."""
+    for job in adapters.store.expired_jobs(adapters.clock()):
+        purge(adapters, job)

@@ -1,0 +1,239 @@
+"""One image URL to one temporary file: redirects, retries, time and size caps, all while streaming."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from urllib3.exceptions import NameResolutionError, ProtocolError, ReadTimeoutError
+
+from services.packager.guard import BlockedAddress
+
+CHUNK = 64 * 1024
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+HEADERS = {
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) imgjob/0.1",
+    "Accept": "image/avif,image/webp,image/png,image/jpeg,image/*;q=0.8,*/*;q=0.5",
+    # Compressed transfer would let a small body inflate past the byte cap; images gain nothing from it.
+    "Accept-Encoding": "identity",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    total_timeout: float = 60.0  # per image, redirects, retries and streaming included
+    max_redirects: int = 5
+    retries: int = 2  # after the first try, on 429 and 5xx
+    backoff: float = 0.5  # doubled per retry unless the server says Retry-After
+    max_retry_after: float = 5.0
+    max_bytes: int = 25 * 1024 * 1024
+
+
+class FetchFailed(Exception):
+    """The URL gave no usable body; `reason` is the short text for the manifest."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Fetched:
+    path: Path
+    size: int
+    sha256: str
+    final_url: str
+
+
+def human_size(n: int) -> str:
+    mib, kib = 1024 * 1024, 1024
+    if n >= mib and n % mib == 0:
+        return f"{n // mib} MB"
+    if n >= kib and n % kib == 0:
+        return f"{n // kib} KB"
+    return f"{n} bytes"
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+@dataclass
+class _HostSlot:
+    semaphore: threading.BoundedSemaphore
+    users: int = 0
+
+
+class Fetcher:
+    """Thread-safe; one per process, so the per-host bound holds across concurrent jobs too."""
+
+    def __init__(self, session: requests.Session, limits: Limits, per_host: int, temp_dir: Path | None = None) -> None:
+        self._session = session
+        self._limits = limits
+        self._per_host = per_host
+        self._temp_dir = temp_dir
+        self._hosts: dict[str, _HostSlot] = {}
+        self._hosts_lock = threading.Lock()
+        self.sleep: Callable[[float], None] = time.sleep
+
+    @contextlib.contextmanager
+    def _host_slot(self, host: str) -> Iterator[None]:
+        # Entries are counted and dropped when unused, so a long-lived packager does not keep one
+        # semaphore for every host it ever met.
+        with self._hosts_lock:
+            entry = self._hosts.setdefault(host, _HostSlot(threading.BoundedSemaphore(self._per_host)))
+            entry.users += 1
+        try:
+            with entry.semaphore:
+                yield
+        finally:
+            with self._hosts_lock:
+                entry.users -= 1
+                if entry.users == 0:
+                    del self._hosts[host]
+
+    def fetch(self, url: str, referer: str | None = None) -> Fetched:
+        """Download `url` into a temporary file (the caller deletes it) or raise FetchFailed."""
+        limits = self._limits
+        deadline = time.monotonic() + limits.total_timeout
+        hops = attempt = 0
+        while True:
+            try:
+                parts = urlsplit(url)
+                host = (parts.hostname or "").lower()
+            except ValueError:
+                raise FetchFailed("unsupported URL") from None
+            if parts.scheme not in ("http", "https"):
+                raise FetchFailed("unsupported URL scheme")
+            if not host:
+                raise FetchFailed("unsupported URL")
+            wait = 0.0
+            with self._host_slot(host):
+                response = self._get(url, referer, deadline)
+                status = response.status_code
+                if status in REDIRECTS and response.headers.get("Location"):
+                    _discard(response)
+                    hops += 1
+                    if hops > limits.max_redirects:
+                        raise FetchFailed("too many redirects")
+                    url = urljoin(url, response.headers["Location"])
+                    continue
+                if (status == 429 or status >= 500) and attempt < limits.retries:
+                    hinted = _retry_after(response.headers.get("Retry-After"))
+                    wait = min(limits.max_retry_after, hinted) if hinted is not None else limits.backoff * 2**attempt
+                    _discard(response)
+                    attempt += 1
+                elif status not in (200, 203):
+                    _discard(response)
+                    raise FetchFailed(f"HTTP {status}")
+                else:
+                    return self._save(response, url, deadline)
+            # Sleep outside the host slot so a backing-off URL does not hold up the host's others.
+            if time.monotonic() + wait >= deadline:
+                raise FetchFailed(f"HTTP {status}")
+            self.sleep(wait)
+
+    def _get(self, url: str, referer: str | None, deadline: float) -> requests.Response:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchFailed("timed out")
+        headers = dict(HEADERS)
+        if referer and referer.startswith(("http://", "https://")):
+            # Many image hosts refuse hotlinks without the page they were found on.
+            headers["Referer"] = referer
+        timeout = (min(self._limits.connect_timeout, remaining), min(self._limits.read_timeout, remaining))
+        try:
+            return self._session.get(url, headers=headers, stream=True, allow_redirects=False, timeout=timeout)
+        except BlockedAddress as exc:
+            raise FetchFailed(f"refused: {exc}") from None
+        except requests.Timeout:
+            raise FetchFailed("timed out") from None
+        except requests.ConnectionError as exc:
+            cause = exc.args[0] if exc.args else None
+            if isinstance(getattr(cause, "reason", None), NameResolutionError):
+                raise FetchFailed("host not found") from None
+            raise FetchFailed("connection failed") from None
+        except (requests.RequestException, ValueError):
+            # Invalid URLs (InvalidURL, LocationParseError, bad IDNA) surface as either.
+            raise FetchFailed("unsupported URL") from None
+
+    def _save(self, response: requests.Response, url: str, deadline: float) -> Fetched:
+        cap = self._limits.max_bytes
+        too_large = FetchFailed(f"too large: over {human_size(cap)}")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            response.close()
+            raise too_large
+        fd, name = tempfile.mkstemp(prefix="imgjob-", suffix=".part", dir=self._temp_dir)
+        path = Path(name)
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while True:
+                    chunk = self._read(response, deadline)
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    if size > cap:
+                        raise too_large
+                    digest.update(chunk)
+                    out.write(chunk)
+            if size == 0:
+                raise FetchFailed("empty response")
+        except BaseException:
+            response.close()
+            path.unlink(missing_ok=True)
+            raise
+        # Read to the end: the connection goes back to the pool for the host's next image.
+        response.raw.release_conn()
+        return Fetched(path=path, size=size, sha256=digest.hexdigest(), final_url=url)
+
+    def _read(self, response: requests.Response, deadline: float) -> bytes:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchFailed("timed out")
+        # Each read waits at most until the image's deadline, so a server trickling bytes cannot
+        # stretch one image past its total time cap.
+        sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+        if sock is not None:
+            sock.settimeout(min(self._limits.read_timeout, remaining))
+        try:
+            return bytes(response.raw.read1(CHUNK, decode_content=False))
+        except (ReadTimeoutError, TimeoutError):
+            raise FetchFailed("timed out") from None
+        except (ProtocolError, OSError):
+            raise FetchFailed("connection broken") from None
+
+
+def _discard(response: requests.Response) -> None:
+    """Drop a response we will not use; a short body is drained so its connection can be reused."""
+    try:
+        length = int(response.headers.get("Content-Length", "-1"))
+        if 0 <= length <= CHUNK:
+            response.raw.read(length, decode_content=False)
+            response.raw.release_conn()
+            return
+    except (ValueError, ProtocolError, OSError, ReadTimeoutError):
+        pass
+    response.close()

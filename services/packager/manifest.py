@@ -1,0 +1,154 @@
+"""What goes into the zip and under which name, and the manifests that describe it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from services.packager.download import FailedImage, Outcome, StoredImage
+from shared.domain.model import Job
+
+CSV_COLUMNS = (
+    "status",
+    "position",
+    "file",
+    "link_position",
+    "url",
+    "page_url",
+    "provider",
+    "width",
+    "height",
+    "bytes",
+    "content_type",
+    "sha256",
+    "reason",
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    position: int  # 1-based, in the zip
+    name: str  # 0001.jpg
+    image: StoredImage
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    image: StoredImage
+    same_as: str  # the entry name holding the same bytes
+
+
+@dataclass(frozen=True)
+class Plan:
+    entries: list[Entry]
+    failures: list[FailedImage]
+    duplicates: list[Duplicate]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(entry.image.size for entry in self.entries)
+
+    def top_reasons(self, n: int = 3) -> str:
+        counts = Counter(failure.reason for failure in self.failures)
+        return ", ".join(f"{reason} ({count})" if count > 1 else reason for reason, count in counts.most_common(n))
+
+
+def plan(outcomes: Iterable[Outcome]) -> Plan:
+    """Order by the links' positions, keep the first of identical images, number what is kept 1..n.
+
+    Deterministic in the outcomes, whatever order the downloads finished in, so a redelivered job
+    produces the same names.
+    """
+    ordered = sorted(outcomes, key=lambda o: (o.link.position, o.link.url))
+    entries: list[Entry] = []
+    duplicates: list[Duplicate] = []
+    by_digest: dict[str, str] = {}
+    for outcome in ordered:
+        if isinstance(outcome, FailedImage):
+            continue
+        if outcome.sha256 in by_digest:
+            duplicates.append(Duplicate(outcome, by_digest[outcome.sha256]))
+            continue
+        position = len(entries) + 1
+        name = f"{position:04d}.{outcome.ext}"
+        by_digest[outcome.sha256] = name
+        entries.append(Entry(position, name, outcome))
+    failures = [o for o in ordered if isinstance(o, FailedImage)]
+    return Plan(entries, failures, duplicates)
+
+
+def _image_fields(image: StoredImage) -> dict[str, Any]:
+    return {
+        "link_position": image.link.position,
+        "url": image.link.url,
+        "page_url": image.link.page_url,
+        "provider": image.link.provider,
+        "width": image.width,
+        "height": image.height,
+        "bytes": image.size,
+        "content_type": image.content_type,
+        "sha256": image.sha256,
+    }
+
+
+def manifest_json(job: Job, package: Plan) -> bytes:
+    document = {
+        "job_id": job.id,
+        "query": job.query,
+        "images": [{"position": e.position, "file": e.name, **_image_fields(e.image)} for e in package.entries],
+        "failed": [
+            {
+                "position": f.link.position,
+                "url": f.link.url,
+                "page_url": f.link.page_url,
+                "provider": f.link.provider,
+                "reason": f.reason,
+            }
+            for f in package.failures
+        ],
+        "duplicates": [{"same_as": d.same_as, **_image_fields(d.image)} for d in package.duplicates],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False).encode()
+
+
+def manifest_csv(package: Plan) -> bytes:
+    """One row per link: `ok` rows name their file, `failed` rows their reason, `duplicate` rows the
+    file that holds the same bytes. Positions of failed rows are the links' positions."""
+    rows: list[dict[str, Any]] = []
+    for entry in package.entries:
+        rows.append({"status": "ok", "position": entry.position, "file": entry.name, **_image_fields(entry.image)})
+    for failure in package.failures:
+        link = failure.link
+        rows.append(
+            {
+                "status": "failed",
+                "position": link.position,
+                "link_position": link.position,
+                "url": link.url,
+                "page_url": link.page_url,
+                "provider": link.provider,
+                "reason": failure.reason,
+            }
+        )
+    for dup in package.duplicates:
+        rows.append(
+            {
+                "status": "duplicate",
+                "file": dup.same_as,
+                "reason": f"same image as {dup.same_as}",
+                **_image_fields(dup.image),
+            }
+        )
+    rows.sort(key=lambda row: row["link_position"])
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: "" if row.get(key) is None else row.get(key) for key in CSV_COLUMNS})
+    # A BOM so spreadsheet programs read the URLs' non-ASCII characters as UTF-8.
+    return out.getvalue().encode("utf-8-sig")

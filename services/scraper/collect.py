@@ -1,0 +1,124 @@
+"""Running the configured providers in order until a job has its links, and saying how it went."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from services.scraper.providers import ProviderUnavailable, SearchProvider, make_provider
+from services.scraper.providers.base import DistinctImages
+from shared.domain.model import Link
+
+log = logging.getLogger(__name__)
+
+RAN_OUT = "the search ran out of results"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A provider named in the settings, or why it cannot be used."""
+
+    name: str
+    provider: SearchProvider | None
+    unavailable: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    provider: str
+    summary: str  # for people: "found 35", "blocked by a CAPTCHA page", "not available yet", ...
+    added: int = 0
+    ran_out: bool = False
+    stopped: bool = False  # blocked, or the browser failed
+    browser_error: bool = False
+
+
+@dataclass
+class Collection:
+    links: list[Link] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def browser_failed(self) -> bool:
+        return any(o.browser_error for o in self.outcomes)
+
+    def describe(self) -> str:
+        return "; ".join(f"{o.provider}: {o.summary}" for o in self.outcomes)
+
+    def failure_reason(self) -> str:
+        return f"no images found ({self.describe()})"
+
+    def note(self, requested: int) -> str:
+        found = len(self.links)
+        if found >= requested:
+            used = ", ".join(o.provider for o in self.outcomes if o.added)
+            return f"found {found} of {requested} requested ({used})"
+        ran_out = any(o.ran_out for o in self.outcomes) and not any(o.stopped for o in self.outcomes)
+        return f"found {found} of {requested} requested: {RAN_OUT if ran_out else self.describe()}"
+
+
+def plan(names: Sequence[str], base_urls: Mapping[str, str]) -> list[Attempt]:
+    """The providers to try, in the settings' order, each usable or with the reason it is not."""
+    attempts = []
+    for name in names:
+        try:
+            attempts.append(Attempt(name, make_provider(name, base_urls.get(name))))
+        except ProviderUnavailable as exc:
+            attempts.append(Attempt(name, None, str(exc)))
+    return attempts
+
+
+def _run(
+    name: str,
+    provider: SearchProvider,
+    driver: WebDriver,
+    query: str,
+    links: DistinctImages,
+    count: int,
+    progress: Callable[[int], None],
+) -> Outcome:
+    before = len(links)
+
+    def on_progress(found: int) -> None:
+        # The provider counts its own distinct results; repeats across providers are removed at the end.
+        progress(min(before + found, count))
+
+    try:
+        result = provider.search(driver, query, count - before, on_progress)
+    except WebDriverException as exc:
+        log.warning("%s failed in the browser: %s", name, exc.msg)
+        return Outcome(name, f"browser error: {exc.msg or type(exc).__name__}", stopped=True, browser_error=True)
+    added = links.add(result.images)
+    if result.blocked_reason:
+        summary = result.blocked_reason + (f" after {added} links" if added else "")
+        return Outcome(name, summary, added, stopped=True)
+    if result.exhausted and not links.full:
+        return Outcome(name, f"ran out of results after {added}" if added else "no results", added, True)
+    return Outcome(name, f"found {added}", added)
+
+
+def collect_links(
+    driver: WebDriver, attempts: Sequence[Attempt], query: str, count: int, progress: Callable[[int], None]
+) -> Collection:
+    """Try each usable provider in turn until `count` distinct links are found or none is left."""
+    links = DistinctImages(limit=count)
+    owners: list[str] = []
+    collection = Collection()
+    for attempt in attempts:
+        if links.full:
+            break
+        if attempt.provider is None:
+            collection.outcomes.append(Outcome(attempt.name, attempt.unavailable))
+            continue
+        outcome = _run(attempt.name, attempt.provider, driver, query, links, count, progress)
+        owners += [attempt.name] * outcome.added
+        collection.outcomes.append(outcome)
+    collection.links = [
+        Link(position, image.url, image.page_url, owner, image.width, image.height)
+        for position, (image, owner) in enumerate(zip(links.images, owners, strict=True), start=1)
+    ]
+    return collection

@@ -1,0 +1,76 @@
+"""The scraper's reaction to `job.started`: search, store the links, hand the job to the packager."""
+
+from __future__ import annotations
+
+import logging
+
+from services.scraper.collect import collect_links, plan
+from shared.bootstrap import Adapters
+from shared.domain.model import Job, JobStatus
+from shared.events import JOB_LINKS_COLLECTED, Event
+from shared.lifecycle import fail_job
+
+log = logging.getLogger(__name__)
+
+
+class SearchFailed(RuntimeError):
+    """The browser failed before anything was found: raised so the bus delivers the job again."""
+
+
+def _announce_links(adapters: Adapters, job_id: str, count: int) -> None:
+    adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job_id, {"links": count}))
+
+
+def handle_job_started(adapters: Adapters, event: Event) -> None:
+    """Collect the job's links with the configured providers, in order, then move it to packaging.
+
+    Idempotent: a redelivery after the links were collected only re-announces them, and a job that
+    is no longer running is left alone. A browser that cannot start, or that fails before anything
+    was found, raises so the bus delivers the event again.
+    """
+    job = adapters.store.get_job(event.job_id)
+    if job is None:
+        log.info("job %s is gone; job.started ignored", event.job_id)
+        return
+    if job.status is JobStatus.PACKAGING:
+        # We finished before but the announcement may have been lost; the packager is idempotent.
+        _announce_links(adapters, job.id, len(adapters.store.get_links(job.id)))
+        return
+    if job.status is not JobStatus.RUNNING:
+        log.info("job %s is %s; job.started ignored", job.id, job.status)
+        return
+    _scrape(adapters, job)
+
+
+def _scrape(adapters: Adapters, job: Job) -> None:
+    settings = adapters.settings
+    attempts = plan(settings.search_providers, settings.search_urls)
+    if not any(attempt.provider for attempt in attempts):
+        reasons = "; ".join(f"{a.name}: {a.unavailable}" for a in attempts) or "none configured"
+        fail_job(adapters, job.id, f"no usable search provider ({reasons})")
+        return
+
+    def progress(found: int) -> None:
+        adapters.store.update_progress(job.id, links_found=found)
+
+    with adapters.browser.session() as driver:
+        collection = collect_links(driver, attempts, job.query, job.count, progress)
+    log.info("job %s: %d of %d links (%s)", job.id, len(collection.links), job.count, collection.describe())
+    if not collection.links:
+        if collection.browser_failed:
+            # Likely transient (a page that timed out, a crashed tab); after the bus's last delivery
+            # the job is failed from the dead-letter queue.
+            raise SearchFailed(f"job {job.id}: {collection.failure_reason()}")
+        fail_job(adapters, job.id, collection.failure_reason())
+        return
+    adapters.store.save_links(job.id, collection.links)
+    adapters.store.update_progress(job.id, links_found=len(collection.links))
+    packaging = job.with_status(JobStatus.PACKAGING, note=collection.note(job.count))
+    if not adapters.store.transition(packaging, expected=[JobStatus.RUNNING]):
+        current = adapters.store.get_job(job.id)
+        if current is not None and current.status is JobStatus.PACKAGING:
+            _announce_links(adapters, job.id, len(adapters.store.get_links(job.id)))
+        else:
+            log.info("job %s left running while we searched (now %s)", job.id, current and current.status)
+        return
+    _announce_links(adapters, job.id, len(collection.links))

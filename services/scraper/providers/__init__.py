@@ -1,0 +1,45 @@
+"""Search providers: which engines the scraper can drive, and the parsers for their saved pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from services.scraper.providers.base import FoundImage, ProviderResult, SearchProvider
+from services.scraper.providers.bing import BingProvider
+from services.scraper.providers.bing_parse import parse_bing_results
+from services.scraper.providers.blocks import ProviderBlocked, detect_block
+
+# Engines the settings may name; those without an implementation yet are reported as unavailable.
+KNOWN_PROVIDERS = ("google", "bing", "duckduckgo")
+
+_FACTORIES: dict[str, Callable[[str], SearchProvider]] = {"bing": BingProvider}
+PARSERS: dict[str, Callable[[str], list[FoundImage]]] = {"bing": parse_bing_results}
+
+
+class ProviderUnavailable(LookupError):
+    """The settings name an engine the scraper cannot drive; the message says why."""
+
+
+def make_provider(name: str, base_url: str | None) -> SearchProvider:
+    """The provider `name` searching under `base_url`, or ProviderUnavailable saying why not."""
+    if name not in KNOWN_PROVIDERS:
+        raise ProviderUnavailable("unknown search provider")
+    factory = _FACTORIES.get(name)
+    if factory is None:
+        raise ProviderUnavailable("not available yet")
+    if not base_url:
+        raise ProviderUnavailable("no base URL configured")
+    return factory(base_url)
+
+
+__all__ = [
+    "KNOWN_PROVIDERS",
+    "PARSERS",
+    "FoundImage",
+    "ProviderBlocked",
+    "ProviderResult",
+    "ProviderUnavailable",
+    "SearchProvider",
+    "detect_block",
+    "make_provider",
+]

@@ -1,0 +1,112 @@
+"""Recognising the pages engines show instead of results: CAPTCHAs, "unusual traffic", consent walls.
+
+Only a page that yielded no results should be judged: real results pages carry cookie banners and
+challenge scripts that are not walls (the saved Bing fixture names challenges.cloudflare.com in a
+script). Markers are read from the URL, the visible text and element attributes, never from scripts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+CAPTCHA = "blocked by a CAPTCHA page"
+UNUSUAL_TRAFFIC = 'blocked by an "unusual traffic" page'
+CONSENT = "blocked by a consent wall"
+
+# Text never rendered, so never evidence of what the person would see.
+_INVISIBLE = frozenset({"script", "style", "noscript", "template"})
+_CAPTCHA_WIDGETS = ("recaptcha", "hcaptcha", "turnstile", "arkoselabs", "funcaptcha", "captcha")
+_CAPTCHA_TEXT = ("captcha", "verify you are a human", "verify that you are a human", "are you a robot", "not a robot")
+_TRAFFIC_TEXT = ("unusual traffic", "automated queries", "suspicious activity from your")
+_CONSENT_TEXT = ("before you continue", "we value your privacy", "consent to cookies", "cookie consent")
+
+
+class ProviderBlocked(Exception):
+    """The engine answered with a page that is not results; `reason` says which kind."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class _PageScan:
+    text: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # src of iframes/scripts, action of forms
+    names: list[str] = field(default_factory=list)  # ids and classes
+
+
+class _Scanner(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.scan = _PageScan()
+        self._hidden_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _INVISIBLE:
+            self._hidden_depth += 1
+        values = {name: value or "" for name, value in attrs}
+        for key in ("src", "action", "data-src"):
+            if values.get(key):
+                self.scan.sources.append(values[key].lower())
+        for key in ("id", "class", "name"):
+            if values.get(key):
+                self.scan.names.append(values[key].lower())
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _INVISIBLE and self._hidden_depth:
+            self._hidden_depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden_depth:
+            self.scan.text.append(data)
+
+
+def _scan(html: str) -> _PageScan:
+    scanner = _Scanner()
+    scanner.feed(html)
+    scanner.close()
+    return scanner.scan
+
+
+def _contains(haystack: str, needles: tuple[str, ...]) -> bool:
+    return any(needle in haystack for needle in needles)
+
+
+def _by_url(url: str) -> str | None:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    path = parts.path.lower()
+    if "/sorry/" in path + "/":
+        return UNUSUAL_TRAFFIC
+    if "captcha" in path or "/challenge" in path:
+        return CAPTCHA
+    if host.startswith("consent.") or "/consent" in path:
+        return CONSENT
+    return None
+
+
+def detect_block(url: str, html: str) -> str | None:
+    """Why this page is a block rather than results, or None if it does not look like one."""
+    reason = _by_url(url)
+    if reason:
+        return reason
+    scan = _scan(html)
+    text = re.sub(r"\s+", " ", " ".join(scan.text)).lower()
+    if any(_contains(source, _CAPTCHA_WIDGETS) for source in scan.sources) or any(
+        "captcha" in name for name in scan.names
+    ):
+        return CAPTCHA
+    if _contains(text, _CAPTCHA_TEXT):
+        return CAPTCHA
+    if _contains(text, _TRAFFIC_TEXT):
+        return UNUSUAL_TRAFFIC
+    consent_markup = any("consent" in value for value in scan.sources + scan.names)
+    if consent_markup or _contains(text, _CONSENT_TEXT):
+        return CONSENT
+    if "accept all" in text and "reject all" in text:
+        return CONSENT
+    return None

@@ -1,0 +1,60 @@
+"""The blob store contract: streamed round trip, ranges, atomic writes, prefix delete."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from shared.ports import BlobStore
+
+
+def test_a_large_object_round_trips_in_chunks(blobs: BlobStore) -> None:
+    payload = os.urandom(3 * 1024 * 1024 + 17)
+    with blobs.writer("jobs/a/images.zip") as out:
+        for start in range(0, len(payload), 1 << 20):
+            out.write(payload[start : start + (1 << 20)])
+    assert blobs.size("jobs/a/images.zip") == len(payload)
+    chunks = list(blobs.read("jobs/a/images.zip"))
+    assert hashlib.sha256(b"".join(chunks)).digest() == hashlib.sha256(payload).digest()
+    assert len(chunks) > 1
+
+
+def test_ranges_read_exactly_the_requested_bytes(blobs: BlobStore) -> None:
+    with blobs.writer("jobs/b/x.bin") as out:
+        out.write(bytes(range(256)) * 10)
+    assert b"".join(blobs.read("jobs/b/x.bin", start=250, length=10)) == bytes(
+        [250, 251, 252, 253, 254, 255, 0, 1, 2, 3]
+    )
+    assert b"".join(blobs.read("jobs/b/x.bin", start=2550)) == bytes(range(246, 256))
+
+
+def test_a_failed_write_publishes_nothing(blobs: BlobStore) -> None:
+    with pytest.raises(RuntimeError), blobs.writer("jobs/c/partial.zip") as out:
+        out.write(b"half a zip")
+        raise RuntimeError("packager died")
+    assert blobs.size("jobs/c/partial.zip") is None
+
+
+def test_rewriting_a_key_replaces_the_object(blobs: BlobStore) -> None:
+    for content in (b"first", b"second version"):
+        with blobs.writer("jobs/d/0001.jpg") as out:
+            out.write(content)
+    assert b"".join(blobs.read("jobs/d/0001.jpg")) == b"second version"
+
+
+def test_delete_prefix_removes_one_jobs_objects_only(blobs: BlobStore) -> None:
+    for key in ("jobs/e/images/0001.jpg", "jobs/e/images.zip", "jobs/ee/images.zip"):
+        with blobs.writer(key) as out:
+            out.write(b"x")
+    assert blobs.delete_prefix("jobs/e/") == 2
+    assert blobs.size("jobs/e/images.zip") is None
+    assert blobs.size("jobs/ee/images.zip") == 1
+    assert blobs.delete_prefix("jobs/e/") == 0
+
+
+@pytest.mark.parametrize("key", ["../escape", "jobs/../../etc/passwd", "/absolute", ""])
+def test_keys_cannot_escape(blobs: BlobStore, key: str) -> None:
+    with pytest.raises(ValueError), blobs.writer(key) as out:
+        out.write(b"x")

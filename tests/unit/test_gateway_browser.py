@@ -1,0 +1,125 @@
+"""The gateway's page scripts in a real Chromium: the form's checks and the status page's live updates."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+from werkzeug.serving import make_server
+
+from services.gateway.app import create_app
+from shared.adapters.browsers import LocalChromium
+from shared.bootstrap import Adapters
+from shared.domain.model import JobStatus
+from tests.unit.test_gateway_support import SettableClock, add_job, make_adapters
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def adapters(tmp_path: Path) -> Iterator[Adapters]:
+    found = make_adapters(tmp_path, SettableClock(datetime.now(UTC)))
+    yield found
+    found.close()
+
+
+@pytest.fixture
+def base_url(adapters: Adapters) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, create_app(adapters), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def driver() -> Iterator[WebDriver]:
+    with LocalChromium("/usr/bin/chromium", "/usr/bin/chromedriver", 30).session() as session:
+        yield session
+
+
+def set_value(driver: WebDriver, element: WebElement, value: str) -> None:
+    # Date and time widgets take typed keys in the browser's locale; setting the value is exact.
+    driver.execute_script(
+        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+        element,
+        value,
+    )
+
+
+def test_form_fills_the_time_zone_and_blocks_a_past_time(driver: WebDriver, base_url: str, adapters: Adapters) -> None:
+    driver.get(base_url + "/")
+    browser_zone = driver.execute_script("return Intl.DateTimeFormat().resolvedOptions().timeZone")
+    assert driver.find_element(By.ID, "timezone").get_attribute("value") == browser_zone
+    assert driver.find_element(By.ID, "timezone-name").text == browser_zone
+
+    driver.find_element(By.ID, "query").send_keys("harbour cranes")
+    driver.find_element(By.ID, "email").send_keys("someone@example.com")
+    yesterday = driver.execute_script(
+        "var d = new Date(Date.now() - 86400000);"
+        "return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-'"
+        " + String(d.getDate()).padStart(2, '0');"
+    )
+    set_value(driver, driver.find_element(By.ID, "date"), yesterday)
+    set_value(driver, driver.find_element(By.ID, "time"), "12:00")
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+    error = driver.find_element(By.ID, "time-error")
+    WebDriverWait(driver, 5).until(lambda _: error.is_displayed())
+    assert error.text == "Choose a time in the future."
+    assert driver.current_url == base_url + "/"
+    assert adapters.store.jobs_in(JobStatus.SCHEDULED) == []
+
+    driver.find_element(By.ID, "now").click()
+    assert driver.find_element(By.ID, "date").get_attribute("disabled") is not None
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(driver, 10).until(lambda d: "/jobs/" in d.current_url)
+    [job] = adapters.store.jobs_in(JobStatus.SCHEDULED)
+    assert driver.current_url == f"{base_url}/jobs/{job.id}"
+    assert job.timezone == browser_zone
+
+
+def test_status_page_follows_the_job_without_reloading(driver: WebDriver, base_url: str, adapters: Adapters) -> None:
+    job = add_job(adapters, query="harbour cranes")
+    driver.get(f"{base_url}/jobs/{job.id}")
+    # A marker on the window survives only if the page is never reloaded.
+    driver.execute_script("window.__sameDocument = true;")
+
+    def field(name: str) -> str:
+        return str(driver.find_element(By.CSS_SELECTOR, f'[data-field="{name}"]').text)
+
+    now = adapters.clock()
+    running = job.with_status(JobStatus.RUNNING, started_at=now)
+    assert adapters.store.transition(running, expected=[JobStatus.SCHEDULED])
+    adapters.store.update_progress(job.id, links_found=42)
+    WebDriverWait(driver, 10).until(lambda _: field("links_found") == "42")
+    assert field("status") == "Searching for images"
+    assert not driver.find_element(By.CSS_SELECTOR, '[data-part="cancel"]').is_displayed()
+
+    packaging = running.with_status(JobStatus.PACKAGING)
+    assert adapters.store.transition(packaging, expected=[JobStatus.RUNNING])
+    token = secrets.token_urlsafe(32)
+    ready = replace(packaging, zip_bytes=2_000_000).with_status(
+        JobStatus.READY, download_token=token, finished_at=now, expires_at=now + timedelta(hours=1)
+    )
+    assert adapters.store.transition(ready, expected=[JobStatus.PACKAGING])
+    adapters.store.update_progress(job.id, images_downloaded=40, images_failed=2, bytes_downloaded=2_500_000)
+
+    link = driver.find_element(By.CSS_SELECTOR, '[data-field="download_url"]')
+    WebDriverWait(driver, 10).until(lambda _: link.is_displayed())
+    assert link.get_attribute("href") == f"{base_url}/download/{token}"
+    assert field("images_downloaded") == "40"
+    assert field("bytes_downloaded") == "2.5 MB"
+    assert field("status") == "Ready to download"
+    assert field("expires_at").endswith(f"({job.timezone})")
+    assert driver.execute_script("return window.__sameDocument === true;")

@@ -1,0 +1,91 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.domain.submission import MAX_COUNT, SubmissionErrors, validate_api, validate_form
+
+NOW = datetime(2030, 6, 1, 10, 0, tzinfo=UTC)
+
+
+def form(**overrides: str) -> dict[str, str]:
+    values = {
+        "query": "red bicycles",
+        "email": "person@example.com",
+        "date": "2030-06-01",
+        "time": "14:30",
+        "count": "20",
+        "timezone": "Europe/Paris",
+    }
+    values.update(overrides)
+    return values
+
+
+def errors_of(call, *args) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    with pytest.raises(SubmissionErrors) as caught:
+        call(*args)
+    return caught.value.errors
+
+
+def test_form_converts_the_local_time_to_utc() -> None:
+    submission = validate_form(form(), NOW)
+    assert submission.scheduled_at == datetime(2030, 6, 1, 12, 30, tzinfo=UTC)  # Paris is UTC+2 in June
+    assert submission.timezone == "Europe/Paris"
+    assert submission.count == 20
+
+
+def test_form_requires_every_field() -> None:
+    errors = errors_of(validate_form, {"timezone": "UTC"}, NOW)
+    assert set(errors) == {"query", "email", "count", "date", "time"}
+
+
+@pytest.mark.parametrize("email", ["nobody", "a@b", "a b@example.com", "x@example..com@", "<a@b.com>"])
+def test_form_rejects_malformed_email(email: str) -> None:
+    assert "email" in errors_of(validate_form, form(email=email), NOW)
+
+
+@pytest.mark.parametrize("count", ["0", "501", "-3", "ten", "2.5"])
+def test_form_rejects_counts_outside_1_to_500(count: str) -> None:
+    assert "count" in errors_of(validate_form, form(count=count), NOW)
+
+
+def test_count_limits_are_inclusive() -> None:
+    assert validate_form(form(count="1"), NOW).count == 1
+    assert validate_form(form(count=str(MAX_COUNT)), NOW).count == MAX_COUNT
+
+
+def test_past_time_is_judged_in_the_persons_time_zone() -> None:
+    # 11:30 in Paris is 09:30 UTC: half an hour before NOW, although 11:30 UTC would be in the future.
+    assert "time" in errors_of(validate_form, form(time="11:30"), NOW)
+    assert validate_form(form(time="11:30", timezone="UTC"), NOW).scheduled_at.hour == 11
+
+
+def test_now_option_ignores_date_and_time() -> None:
+    submission = validate_form(form(date="", time="", now="on"), NOW)
+    assert submission.scheduled_at == NOW
+
+
+def test_unknown_time_zone_and_far_future_are_rejected() -> None:
+    assert "timezone" in errors_of(validate_form, form(timezone="Mars/Olympus"), NOW)
+    assert "time" in errors_of(validate_form, form(date="2032-06-01"), NOW)
+
+
+def test_overlong_query_is_rejected() -> None:
+    assert "query" in errors_of(validate_form, form(query="x" * 201), NOW)
+
+
+def test_api_accepts_offset_times_and_omitted_time() -> None:
+    raw = {"query": "cats", "email": "a@example.com", "count": 3, "scheduled_at": "2030-06-01T12:00:00+02:00"}
+    assert validate_api(raw, NOW).scheduled_at == datetime(2030, 6, 1, 10, 0, tzinfo=UTC)
+    del raw["scheduled_at"]
+    assert validate_api(raw, NOW).scheduled_at == NOW
+
+
+def test_api_rejects_naive_and_past_times_unknown_fields_and_non_objects() -> None:
+    base = {"query": "cats", "email": "a@example.com", "count": 3}
+    assert "scheduled_at" in errors_of(validate_api, base | {"scheduled_at": "2030-06-01T12:00:00"}, NOW)
+    past = (NOW - timedelta(hours=1)).isoformat()
+    assert "scheduled_at" in errors_of(validate_api, base | {"scheduled_at": past}, NOW)
+    assert "colour" in errors_of(validate_api, base | {"colour": "red"}, NOW)
+    assert "count" in errors_of(validate_api, base | {"count": "3"}, NOW)
+    assert "count" in errors_of(validate_api, base | {"count": True}, NOW)
+    assert "body" in errors_of(validate_api, ["not", "an", "object"], NOW)

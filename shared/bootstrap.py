@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from shared.adapters.file_blobs import FileBlobStore, file_path
 from shared.adapters.mailers import OutboxMailer, SmtpMailer
 from shared.adapters.memory_bus import MemoryBus
 from shared.adapters.sqlite_store import SqliteJobStore, sqlite_path
-from shared.config import Settings
+from shared.config import Settings, resolve_secret_key
 from shared.ports import BlobStore, BrowserFactory, JobStore, Mailer, MessageBus
 
 Clock = Callable[[], datetime]
@@ -76,6 +76,9 @@ def build_browser(settings: Settings) -> BrowserFactory:
 def bootstrap(settings: Settings | None = None, **overrides: object) -> Adapters:
     """Build every adapter from the settings; tests pass ready-made ones as keyword overrides."""
     settings = settings or Settings.from_env()
+    if not settings.secret_key:
+        # Every service signs or checks links with the same key; on one machine that is var/secret_key.
+        settings = replace(settings, secret_key=resolve_secret_key(settings))
     parts: dict[str, object] = {
         "bus": overrides.pop("bus", None) or build_bus(settings),
         "store": overrides.pop("store", None) or build_store(settings),

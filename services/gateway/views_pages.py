@@ -13,6 +13,7 @@ from services.gateway.handlers import NotCancellable, cancel_job, submit_job
 from services.gateway.state import adapters, is_job_id, metrics
 from shared.domain.model import Job, JobStatus
 from shared.domain.submission import MAX_COUNT, MAX_EMAIL_LENGTH, MAX_QUERY_LENGTH, SubmissionErrors, validate_form
+from shared.signing import is_valid_retry_signature
 
 bp = Blueprint("pages", __name__)
 
@@ -91,11 +92,15 @@ def status(job_id: str) -> PageResult:
 
 @bp.get("/jobs/<job_id>/again")
 def again(job_id: str) -> PageResult:
-    """The retry link of the failed email. Mail scanners open links, so this only fills in the form."""
+    """The retry link of the failed email. Mail scanners open links, so this only fills in the form.
+
+    The email address is filled in only for a correctly signed link, the one that was emailed."""
     job = adapters().store.get_job(job_id) if is_job_id(job_id) else None
     if job is None:
         return _not_found(JOB_GONE)
-    values = _form_values({"query": job.query, "email": job.email, "count": str(job.count), "now": "1"})
+    signed = is_valid_retry_signature(adapters().settings.secret_key, job.id, request.args.get("sig", ""))
+    email = job.email if signed else ""
+    values = _form_values({"query": job.query, "email": email, "count": str(job.count), "now": "1"})
     values["timezone"] = job.timezone
     return _render_form(values, retry_of=job)
 

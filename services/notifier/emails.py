@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from shared.config import Settings
 from shared.domain.model import Job
 from shared.ports.mail import OutgoingMail
+from shared.signing import retry_signature
 
 STARTED = "started"
 READY = "ready"
@@ -44,7 +45,7 @@ def render(kind: str, job: Job, settings: Settings) -> OutgoingMail:
         "job": job,
         "status_url": f"{settings.public_url}/jobs/{job.id}",
         "download_url": f"{settings.public_url}/download/{job.download_token}" if job.download_token else "",
-        "again_url": f"{settings.public_url}/jobs/{job.id}/again",
+        "again_url": f"{settings.public_url}/jobs/{job.id}/again?sig={retry_signature(settings.secret_key, job.id)}",
         "expires": local_time(job.expires_at, job.timezone),
         "scheduled": local_time(job.scheduled_at, job.timezone),
         "images": job.progress.images_downloaded,

@@ -41,20 +41,39 @@ def _zone(name: str, errors: dict[str, str]) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _clean_common(raw: dict[str, Any], errors: dict[str, str]) -> tuple[str, str, int]:
-    query = str(raw.get("query") or "").strip()
-    if not query:
-        errors["query"] = "Enter what to search for."
-    elif len(query) > MAX_QUERY_LENGTH:
-        errors["query"] = f"Keep the search under {MAX_QUERY_LENGTH} characters."
-    elif any(ord(c) < 32 for c in query):
-        errors["query"] = "The search contains control characters."
+def _text(raw: dict[str, Any], name: str, errors: dict[str, str]) -> str | None:
+    """The field as stripped text, or None (with an error) when it is not text at all."""
+    value = raw.get(name)
+    if value is None or isinstance(value, str):
+        return (value or "").strip()
+    errors[name] = f"{name} must be text."
+    return None
 
-    email = str(raw.get("email") or "").strip()
+
+def _query_problem(query: str) -> str | None:
+    if not query:
+        return "Enter what to search for."
+    if len(query) > MAX_QUERY_LENGTH:
+        return f"Keep the search under {MAX_QUERY_LENGTH} characters."
+    if any(ord(c) < 32 for c in query):
+        return "The search contains control characters."
+    return None
+
+
+def _email_problem(email: str) -> str | None:
     if not email:
-        errors["email"] = "Enter the email address to send the link to."
-    elif len(email) > MAX_EMAIL_LENGTH or not EMAIL_RE.match(email):
-        errors["email"] = "Enter a valid email address, like name@example.com."
+        return "Enter the email address to send the link to."
+    if len(email) > MAX_EMAIL_LENGTH or not EMAIL_RE.match(email):
+        return "Enter a valid email address, like name@example.com."
+    return None
+
+
+def _clean_common(raw: dict[str, Any], errors: dict[str, str]) -> tuple[str, str, int]:
+    query, email = _text(raw, "query", errors), _text(raw, "email", errors)
+    for name, value, check in (("query", query, _query_problem), ("email", email, _email_problem)):
+        problem = None if value is None else check(value)
+        if problem:
+            errors[name] = problem
 
     count = 0
     value = raw.get("count")
@@ -68,7 +87,7 @@ def _clean_common(raw: dict[str, Any], errors: dict[str, str]) -> tuple[str, str
         else:
             if not 1 <= count <= MAX_COUNT:
                 errors["count"] = f"Choose from 1 to {MAX_COUNT} images."
-    return query, email, count
+    return query or "", email or "", count
 
 
 def _check_when(when: datetime, now: datetime, field_name: str, errors: dict[str, str]) -> None:
@@ -102,11 +121,34 @@ def validate_form(raw: dict[str, Any], now: datetime) -> Submission:
         if not time_text:
             errors["time"] = "Choose a time."
         if day and at:
-            when = datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
-            _check_when(when, now, "time", errors)
+            try:
+                when = datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+            except OverflowError:  # the calendar's last day in a zone behind UTC
+                errors["date"] = f"Choose a date within {MAX_AHEAD.days} days."
+            else:
+                _check_when(when, now, "time", errors)
     if errors:
         raise SubmissionErrors(errors)
     return Submission(query, email, count, max(when, now).astimezone(UTC), zone.key)
+
+
+def _parse_instant(value: Any, errors: dict[str, str]) -> datetime | None:
+    """An ISO 8601 time with a UTC offset, as UTC; None with an error otherwise."""
+    try:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        when = None
+    if when is None:
+        errors["scheduled_at"] = "Use ISO 8601 with an offset, like 2030-01-31T09:30:00+01:00."
+        return None
+    if when.tzinfo is None:
+        errors["scheduled_at"] = "Include a UTC offset, like +01:00 or Z."
+        return None
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:  # the calendar's first or last day with an offset
+        errors["scheduled_at"] = f"Choose a time within {MAX_AHEAD.days} days."
+        return None
 
 
 API_FIELDS = frozenset({"query", "email", "count", "scheduled_at", "timezone"})
@@ -122,19 +164,13 @@ def validate_api(raw: Any, now: datetime) -> Submission:
     if isinstance(raw.get("count"), float | str):
         errors["count"] = f"count must be an integer from 1 to {MAX_COUNT}."
     query, email, count = _clean_common(raw, errors)
-    zone = _zone(str(raw.get("timezone") or "UTC"), errors)
+    zone = _zone(_text(raw, "timezone", errors) or "UTC", errors)
     when = now
-    value = raw.get("scheduled_at")
-    if value is not None:
-        try:
-            when = datetime.fromisoformat(str(value))
-        except ValueError:
-            errors["scheduled_at"] = "Use ISO 8601 with an offset, like 2030-01-31T09:30:00+01:00."
-        else:
-            if when.tzinfo is None:
-                errors["scheduled_at"] = "Include a UTC offset, like +01:00 or Z."
-            else:
-                _check_when(when, now, "scheduled_at", errors)
+    if raw.get("scheduled_at") is not None:
+        parsed = _parse_instant(raw["scheduled_at"], errors)
+        if parsed is not None:
+            when = parsed
+            _check_when(when, now, "scheduled_at", errors)
     if errors:
         raise SubmissionErrors(errors)
     return Submission(query, email, count, max(when, now).astimezone(UTC), zone.key)

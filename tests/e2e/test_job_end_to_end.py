@@ -129,7 +129,7 @@ def test_a_captcha_page_fails_the_job_and_the_retry_link_schedules_it_again(web:
         state = requests.get(f"{system.url}/api/jobs/{answer.json()['id']}", timeout=5).json()
         assert state["status"] == "failed"
 
-        again_url = link_in(failed, rf"{re.escape(system.url)}/jobs/[0-9a-f]+/again")
+        again_url = link_in(failed, rf"{re.escape(system.url)}/jobs/[0-9a-f]+/again\?sig=[0-9a-f]+")
         # Opening the link (as a mail scanner would) schedules nothing by itself.
         page = requests.get(again_url, timeout=5)
         assert page.status_code == 200

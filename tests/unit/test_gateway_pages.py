@@ -15,6 +15,7 @@ from services.gateway.app import create_app
 from shared.bootstrap import Adapters
 from shared.domain.model import JobStatus
 from shared.events import JOB_DUE
+from shared.signing import retry_signature
 from tests.unit.test_gateway_support import OWNER_EMAIL, Collector, SettableClock, add_job, make_adapters
 
 NOW = datetime(2030, 3, 14, 9, 30, tzinfo=UTC)
@@ -216,7 +217,8 @@ def test_retry_link_fills_the_form_and_schedules_nothing(client: FlaskClient, ad
     due = Collector(adapters, "test.due", [JOB_DUE])
     adapters.bus.start()
     job = add_job(adapters, query="tabby & kittens", status=JobStatus.FAILED)
-    response = client.get(f"/jobs/{job.id}/again")
+    signature = retry_signature(adapters.settings.secret_key, job.id)
+    response = client.get(f"/jobs/{job.id}/again?sig={signature}")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'value="tabby &amp; kittens"' in html
@@ -229,4 +231,14 @@ def test_retry_link_fills_the_form_and_schedules_nothing(client: FlaskClient, ad
     assert due.events == []
 
     adapters.store.purge_job(job.id)
-    assert client.get(f"/jobs/{job.id}/again").status_code == 404
+    assert client.get(f"/jobs/{job.id}/again?sig={signature}").status_code == 404
+
+
+@pytest.mark.parametrize("signature", ["", "0" * 32, "not-a-signature"])
+def test_an_unsigned_retry_link_does_not_reveal_the_email(
+    client: FlaskClient, adapters: Adapters, signature: str
+) -> None:
+    job = add_job(adapters, query="tabby & kittens", status=JobStatus.FAILED)
+    html = client.get(f"/jobs/{job.id}/again?sig={signature}").get_data(as_text=True)
+    assert 'value="tabby &amp; kittens"' in html
+    assert OWNER_EMAIL not in html

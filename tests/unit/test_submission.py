@@ -89,3 +89,19 @@ def test_api_rejects_naive_and_past_times_unknown_fields_and_non_objects() -> No
     assert "count" in errors_of(validate_api, base | {"count": "3"}, NOW)
     assert "count" in errors_of(validate_api, base | {"count": True}, NOW)
     assert "body" in errors_of(validate_api, ["not", "an", "object"], NOW)
+
+
+def test_the_calendars_last_day_behind_utc_is_an_error_not_a_crash() -> None:
+    assert "date" in errors_of(validate_form, form(date="9999-12-31", time="23:59", timezone="America/New_York"), NOW)
+    assert "scheduled_at" in errors_of(
+        validate_api,
+        {"query": "c", "email": "a@example.com", "count": 1, "scheduled_at": "0001-01-01T00:00:00+05:00"},
+        NOW,
+    )
+
+
+@pytest.mark.parametrize("field", ["query", "email", "timezone", "scheduled_at"])
+@pytest.mark.parametrize("value", [["x"], {"a": 1}, 42])
+def test_api_fields_that_should_be_text_must_be_text(field: str, value: object) -> None:
+    raw = {"query": "cats", "email": "a@example.com", "count": 3} | {field: value}
+    assert field in errors_of(validate_api, raw, NOW)

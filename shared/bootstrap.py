@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from shared.adapters.browsers import GridBrowser, LocalChromium
 from shared.adapters.file_blobs import FileBlobStore, file_path
 from shared.adapters.mailers import OutboxMailer, SmtpMailer
 from shared.adapters.memory_bus import MemoryBus
+from shared.adapters.s3_blobs import S3BlobStore
 from shared.adapters.sqlite_store import SqliteJobStore, sqlite_path
 from shared.config import Settings, resolve_secret_key
 from shared.ports import BlobStore, BrowserFactory, JobStore, Mailer, MessageBus
@@ -56,7 +58,11 @@ def build_store(settings: Settings) -> JobStore:
 def build_blobs(settings: Settings) -> BlobStore:
     if settings.blob_url.startswith("file:"):
         return FileBlobStore(file_path(settings.blob_url))
-    raise UnsupportedSetting(f"IMGJOB_BLOB_URL: no adapter for {settings.blob_url!r} (use file:path)")
+    if settings.blob_url.startswith("s3://"):
+        # Files live at most a link's life after the job got stuck or finished; the rule is the backstop.
+        days = math.ceil((settings.link_ttl + settings.stuck_after) / 86400) + 1
+        return S3BlobStore(settings.blob_url, lifecycle_days=days)
+    raise UnsupportedSetting(f"IMGJOB_BLOB_URL: no adapter for {settings.blob_url!r} (use file:path or s3://...)")
 
 
 def build_mailer(settings: Settings) -> Mailer:

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from shared.ports.blobs import validate_key
+
 CHUNK = 256 * 1024
 
 
@@ -26,11 +28,7 @@ class FileBlobStore:
         self._root = root
 
     def _path(self, key: str) -> Path:
-        parts = key.split("/")
-        # Keys are built by the services, never from user input; refuse anything that could escape.
-        if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts[:-1]) or parts[-1] in (".", ".."):
-            raise ValueError(f"bad object key {key!r}")
-        return self._root.joinpath(*parts)
+        return self._root.joinpath(*validate_key(key).split("/"))
 
     def migrate(self) -> None:
         self._root.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,15 @@ from contextlib import AbstractContextManager
 from typing import BinaryIO, Protocol
 
 
+def validate_key(key: str) -> str:
+    """Keys are built by the services, never from user input; still, refuse anything that could escape
+    a directory or confuse a listing: empty, absolute, or with empty, '.' or '..' segments."""
+    parts = key.split("/")
+    if not key or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"bad object key {key!r}")
+    return key
+
+
 class BlobStore(Protocol):
     """Images and zips, by deterministic keys like `jobs/<id>/images/0001.jpg`.
 

@@ -1,10 +1,12 @@
-"""Each port's contract suite runs against every adapter listed here (real ones join in later)."""
+"""Each port's contract suite runs against every adapter of the port: the fixtures are parametrized."""
 
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -12,31 +14,31 @@ from aiosmtpd.handlers import Message as MessageHandler
 
 from shared.adapters.file_blobs import FileBlobStore
 from shared.adapters.mailers import OutboxMailer, SmtpMailer
-from shared.adapters.memory_bus import MemoryBus
-from shared.adapters.sqlite_store import SqliteJobStore
-from shared.ports import BlobStore, JobStore, Mailer, MessageBus
+from shared.adapters.s3_blobs import S3BlobStore
+from shared.ports import BlobStore, Mailer
+from tests.contract.fixtures_bus import bus
+from tests.contract.fixtures_store import store
+from tests.infra import require_reachable
 
 
-@pytest.fixture(params=["memory"])
-def bus(request: pytest.FixtureRequest) -> Iterator[MessageBus]:
-    instance = MemoryBus(max_deliveries=3)
-    yield instance
-    instance.close()
-
-
-@pytest.fixture(params=["sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
-    instance = SqliteJobStore(tmp_path / "store.sqlite3")
-    instance.migrate()
-    yield instance
-    instance.close()
-
-
-@pytest.fixture(params=["file"])
-def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
-    instance = FileBlobStore(tmp_path / "blobs")
-    instance.migrate()
-    return instance
+@pytest.fixture(params=["file", "s3"])
+def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]:
+    if request.param == "file":
+        instance = FileBlobStore(tmp_path / "blobs")
+        instance.migrate()
+        yield instance
+        return
+    # A bucket of its own per test, removed afterwards.
+    base = require_reachable("blobs")
+    parts = urlsplit(base)
+    bucket = f"imgjob-test-{uuid.uuid4().hex[:12]}"
+    store = S3BlobStore(urlunsplit(parts._replace(path=f"/{bucket}")))
+    store.migrate()
+    try:
+        yield store
+    finally:
+        store.delete_prefix("")
+        store.client.remove_bucket(bucket)
 
 
 class CapturingHandler(MessageHandler):  # type: ignore[misc]
@@ -79,3 +81,6 @@ def mail_sink(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MailSi
         yield MailSink(mailer, lambda: list(handler.messages))
     finally:
         controller.stop()
+
+
+__all__ = ["blobs", "bus", "mail_sink", "store"]

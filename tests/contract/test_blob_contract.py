@@ -58,3 +58,27 @@ def test_delete_prefix_removes_one_jobs_objects_only(blobs: BlobStore) -> None:
 def test_keys_cannot_escape(blobs: BlobStore, key: str) -> None:
     with pytest.raises(ValueError), blobs.writer(key) as out:
         out.write(b"x")
+
+
+def test_an_object_larger_than_one_upload_part_streams_up_and_back(blobs: BlobStore) -> None:
+    # 20 MB in 1 MB writes: several S3 multipart parts, never the whole object in memory at once.
+    block = os.urandom(1 << 20)
+    digest = hashlib.sha256()
+    with blobs.writer("jobs/big/images.zip") as out:
+        for index in range(20):
+            piece = block[index:] + block[:index]
+            digest.update(piece)
+            out.write(piece)
+    assert blobs.size("jobs/big/images.zip") == 20 << 20
+    back = hashlib.sha256()
+    for chunk in blobs.read("jobs/big/images.zip"):
+        back.update(chunk)
+    assert back.hexdigest() == digest.hexdigest()
+
+
+def test_a_write_that_fails_after_several_parts_publishes_nothing(blobs: BlobStore) -> None:
+    with pytest.raises(RuntimeError), blobs.writer("jobs/big/partial.zip") as out:
+        for _ in range(18):
+            out.write(os.urandom(1 << 20))
+        raise RuntimeError("packager died after 18 MB")
+    assert blobs.size("jobs/big/partial.zip") is None

@@ -10,7 +10,7 @@ FAKEWEB_PORT ?= 8100
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run demo test test-unit lint format bench infra-up infra-down clean
+.PHONY: help install browser run demo test test-unit lint format bench infra-up infra-down infra-status clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -66,6 +66,9 @@ infra-up: install ## install and start RabbitMQ, Cassandra, MinIO, Selenium Grid
 
 infra-down: ## stop what infra-up started (data stays in var/infra)
 	scripts/infra/down.sh
+
+infra-status: ## which infrastructure services run, with their memory now and at peak
+	scripts/infra/status.sh
 
 clean: ## remove the virtualenv, caches and var/
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

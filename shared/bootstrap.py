@@ -12,6 +12,7 @@ from shared.adapters.browsers import GridBrowser, LocalChromium
 from shared.adapters.file_blobs import FileBlobStore, file_path
 from shared.adapters.mailers import OutboxMailer, SmtpMailer
 from shared.adapters.memory_bus import MemoryBus
+from shared.adapters.rabbitmq_bus import RabbitMqBus
 from shared.adapters.s3_blobs import S3BlobStore
 from shared.adapters.sqlite_store import SqliteJobStore, sqlite_path
 from shared.config import Settings, resolve_secret_key
@@ -46,7 +47,9 @@ class Adapters:
 def build_bus(settings: Settings) -> MessageBus:
     if settings.bus_url.startswith("memory://"):
         return MemoryBus(max_deliveries=settings.max_deliveries)
-    raise UnsupportedSetting(f"IMGJOB_BUS_URL: no adapter for {settings.bus_url!r} (use memory://)")
+    if settings.bus_url.startswith(("amqp://", "amqps://")):
+        return RabbitMqBus(settings.bus_url, max_deliveries=settings.max_deliveries)
+    raise UnsupportedSetting(f"IMGJOB_BUS_URL: no adapter for {settings.bus_url!r} (use memory:// or amqp://)")
 
 
 def build_store(settings: Settings) -> JobStore:
@@ -102,3 +105,4 @@ def bootstrap(settings: Settings | None = None, **overrides: object) -> Adapters
 def migrate(adapters: Adapters) -> None:
     adapters.store.migrate()
     adapters.blobs.migrate()
+    adapters.bus.migrate()

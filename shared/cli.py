@@ -124,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # pika reports every connection step at INFO and a dropped connection (which we retry) at ERROR.
+    logging.getLogger("pika").setLevel(logging.CRITICAL if args.log_level.upper() != "DEBUG" else logging.DEBUG)
     result: int = args.func(args)
     return result
 

@@ -26,6 +26,13 @@ QUEUE_NOTIFIER = "imgjob.notifier"
 QUEUE_JANITOR = "imgjob.janitor"
 DEAD_LETTER_QUEUE = "imgjob.dead-letter"
 
+# RabbitMQ names around the events exchange: where dead letters are routed into DEAD_LETTER_QUEUE, the
+# delay ladder's levels (level n is the exchange and the queue f"{DELAY_LEVEL_PREFIX}.{n:02d}"), and the
+# exchange below level 0 that hands delayed events to the service queues.
+DEAD_LETTER_EXCHANGE = "imgjob.dlx"
+DELAY_LEVEL_PREFIX = "imgjob.delay"
+DELAY_DELIVERY_EXCHANGE = "imgjob.delay.delivery"
+
 # Which event types each service's queue receives.
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     QUEUE_SCHEDULER: (JOB_DUE,),

@@ -41,6 +41,9 @@ class MemoryBus:
         self._threads: list[threading.Thread] = []
         self._started = False
 
+    def migrate(self) -> None:
+        """Nothing to create: queues exist as soon as a service subscribes."""
+
     def subscribe(self, queue_name: str, event_types: Iterable[str], handler: Handler) -> None:
         with self._cond:
             self._queues[queue_name] = _Queue(queue_name, handler)

@@ -17,6 +17,9 @@ class MessageBus(Protocol):
     limit, after which the event goes to the dead-letter queue (whose handler receives it once more).
     """
 
+    def migrate(self) -> None:
+        """Create the exchanges and queues (the delay ladder included) if missing; idempotent."""
+
     def publish(self, event: Event, delay: float = 0.0) -> None:
         """Route the event by its type to every bound queue, after `delay` seconds.
 

@@ -1,0 +1,194 @@
+"""The distributed message bus: RabbitMQ through pika, with quorum queues and the binary delay ladder."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pika
+
+from shared.adapters.rabbitmq_connection import close_quietly, connect, validate_url
+from shared.adapters.rabbitmq_consumer import QueueConsumer
+from shared.adapters.rabbitmq_ladder import delay_routing_key, delay_seconds
+from shared.adapters.rabbitmq_publisher import Publisher
+from shared.adapters.rabbitmq_topology import Declarer, Names, delete_topology
+from shared.events import EXCHANGE, SUBSCRIPTIONS, Event
+from shared.ports.bus import Handler
+
+log = logging.getLogger(__name__)
+
+# wait_idle treats a delayed event it published as pending from shortly before it is due until it has
+# reached one of this bus's consumers, or until this long after it was due (it may be bound elsewhere).
+ARRIVAL_GRACE = 2.0
+# Delayed events further away than this are not remembered: a drain does not wait for them anyway.
+TRACKED_DELAY = 3600.0
+
+
+class RabbitMqBus:
+    """MessageBus on RabbitMQ. Nothing connects until the first publish, `start` or `migrate`.
+
+    `url` is `amqp://user:password@host:port/vhost` (vhost percent-encoded, `%2F` for `/`) or `amqps://`,
+    with pika's query options (`?heartbeat=30&connection_attempts=3`). `queue_prefix` goes in front of
+    every queue name and every exchange except `exchange`, so tests and parallel installations can share
+    a vhost. `subscriptions` are the queues declared with the topology even before anyone consumes them,
+    so that events published before a service first starts wait for it (default: every service queue).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        max_deliveries: int = 5,
+        prefetch: int = 2,
+        exchange: str = EXCHANGE,
+        queue_prefix: str = "",
+        subscriptions: Mapping[str, Iterable[str]] = SUBSCRIPTIONS,
+        publish_retry_for: float = 60.0,
+        start_timeout: float = 30.0,
+    ) -> None:
+        validate_url(url)
+        if max_deliveries < 1 or prefetch < 1:
+            raise ValueError("max_deliveries and prefetch must be at least 1")
+        self._url = url
+        self._max_deliveries = max_deliveries
+        self._prefetch = prefetch
+        self._names = Names(exchange, queue_prefix)
+        self._start_timeout = start_timeout
+        self._declared_queues: dict[str, tuple[str, ...]] = {q: tuple(t) for q, t in subscriptions.items()}
+        self._handlers: dict[str, Handler] = {}
+        self._consumers: list[QueueConsumer] = []
+        self._lock = threading.Lock()
+        self._delayed: dict[str, float] = {}  # event_id -> monotonic time it is due
+        self._stopping = threading.Event()
+        self._publisher = Publisher(url, "imgjob publisher", self._declare_all, publish_retry_for, self._stopping)
+
+    def subscribe(self, queue: str, event_types: Iterable[str], handler: Handler) -> None:
+        with self._lock:
+            if self._consumers:
+                raise RuntimeError("subscribe before start")
+            self._declared_queues[queue] = tuple(event_types)
+            self._handlers[queue] = handler
+
+    def publish(self, event: Event, delay: float = 0.0) -> None:
+        seconds = delay_seconds(delay)
+        if seconds:
+            exchange, routing_key = self._names.top_level, delay_routing_key(seconds, event.type)
+        else:
+            exchange, routing_key = self._names.exchange, event.type
+        properties = pika.BasicProperties(
+            content_type="application/json",
+            delivery_mode=pika.DeliveryMode.Persistent,
+            message_id=event.event_id,
+            type=event.type,
+            timestamp=int(time.time()),
+        )
+        self._publisher.publish(exchange, routing_key, event.to_json(), properties)
+        if 0 < seconds <= TRACKED_DELAY:
+            with self._lock:
+                self._delayed[event.event_id] = time.monotonic() + seconds
+
+    def migrate(self) -> None:
+        """Create the exchanges, the delay ladder and the queues if missing (`imgjob migrate`); idempotent."""
+        self._publisher.run(lambda channel: self._declare_all(channel.connection))
+
+    def start(self) -> None:
+        if self._consumers:
+            return
+        self._stopping.clear()
+        # Synchronously, so that an event published right after start() finds its queues bound.
+        self.migrate()
+        with self._lock:
+            self._consumers = [
+                QueueConsumer(
+                    self._url,
+                    self._names.queue(queue),
+                    self._declarer_for(queue),
+                    handler,
+                    self._prefetch,
+                    self._arrived,
+                )
+                for queue, handler in self._handlers.items()
+            ]
+        for consumer in self._consumers:
+            consumer.start()
+        deadline = time.monotonic() + self._start_timeout
+        for consumer in self._consumers:
+            if not consumer.ready.wait(max(deadline - time.monotonic(), 0)):
+                log.warning("consumer of %s is not consuming yet; it keeps trying", consumer.queue_name)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no handler runs, the subscribed queues are empty, and no delayed event this bus
+        published is due within half a second (delayed events published elsewhere count once they have
+        reached a subscribed queue). Two quiet looks in a row, as a delivery may be on the wire."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while True:
+            quiet = quiet + 1 if self._idle_now() else 0
+            if quiet >= 2:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            consumers, self._consumers = self._consumers, []
+        for consumer in consumers:
+            consumer.stop()
+        self._publisher.close()
+
+    def delete_topology(self) -> None:
+        """Delete every queue and exchange of this bus's names: for a test's throwaway prefix only."""
+        connection = connect(self._url, "imgjob teardown")
+        try:
+            delete_topology(connection, self._names, self._declared_queues)
+        finally:
+            close_quietly(connection)
+
+    def _idle_now(self) -> bool:
+        if any(consumer.busy() for consumer in self._consumers):
+            return False
+        now = time.monotonic()
+        with self._lock:
+            self._delayed = {i: due for i, due in self._delayed.items() if due + ARRIVAL_GRACE > now}
+            if any(due < now + 0.5 for due in self._delayed.values()):
+                return False
+            queues = [self._names.queue(q) for q in self._handlers]
+
+        def empty(channel: Any) -> bool:
+            return all(channel.queue_declare(q, passive=True).method.message_count == 0 for q in queues)
+
+        try:
+            return self._publisher.query(empty)
+        except Exception as exc:  # unreachable or missing queues are simply not idle
+            log.debug("wait_idle could not count messages: %r", exc)
+            return False
+
+    def _arrived(self, event: Event) -> None:
+        with self._lock:
+            self._delayed.pop(event.event_id, None)
+
+    def _declare_all(self, connection: Any) -> None:
+        declarer = Declarer(connection, self._names, self._max_deliveries)
+        declarer.core()
+        declarer.ladder()
+        with self._lock:
+            queues = dict(self._declared_queues)
+        for queue, event_types in queues.items():
+            declarer.service_queue(queue, event_types)
+        declarer.close()
+
+    def _declarer_for(self, queue: str) -> Any:
+        event_types = self._declared_queues[queue]
+
+        def declare(connection: Any) -> None:
+            # A consumer re-declares what it needs after every reconnect: the broker may have lost it.
+            declarer = Declarer(connection, self._names, self._max_deliveries)
+            declarer.core()
+            declarer.service_queue(queue, event_types)
+            declarer.close()
+
+        return declare

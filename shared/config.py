@@ -47,7 +47,18 @@ class Settings:
     download_concurrency: int = 32
     download_per_host: int = 8
     max_image_bytes: int = 25 * 1024 * 1024
+    # Drop images that look like an earlier one (perceptual hash within this many bits of 64).
+    near_duplicates: bool = False
+    near_duplicate_distance: int = 8
     page_load_timeout: float = 30.0
+    # Tries at opening a browser session (a busy or restarting Grid); the wait doubles after each.
+    browser_tries: int = 3
+    browser_retry_delay: float = 3.0
+    # Job submissions allowed per client address and per email address ("N/second|minute|hour|day", or "off").
+    rate_limit_per_address: str = "30/minute"
+    rate_limit_per_email: str = "10/hour"
+    # Reverse proxies in front of the gateway whose X-Forwarded-For/-Proto are trusted (0: none).
+    proxy_hops: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -88,7 +99,14 @@ class Settings:
             download_concurrency=int(get("IMGJOB_DOWNLOAD_CONCURRENCY", str(defaults.download_concurrency))),
             download_per_host=int(get("IMGJOB_DOWNLOAD_PER_HOST", str(defaults.download_per_host))),
             max_image_bytes=int(get("IMGJOB_MAX_IMAGE_BYTES", str(defaults.max_image_bytes))),
+            near_duplicates=_flag(env.get("IMGJOB_NEAR_DUPLICATES")),
+            near_duplicate_distance=int(get("IMGJOB_NEAR_DUPLICATE_DISTANCE", str(defaults.near_duplicate_distance))),
             page_load_timeout=float(get("IMGJOB_PAGE_LOAD_TIMEOUT", str(defaults.page_load_timeout))),
+            browser_tries=int(get("IMGJOB_BROWSER_TRIES", str(defaults.browser_tries))),
+            browser_retry_delay=float(get("IMGJOB_BROWSER_RETRY_DELAY", str(defaults.browser_retry_delay))),
+            rate_limit_per_address=get("IMGJOB_RATE_LIMIT_PER_ADDRESS", defaults.rate_limit_per_address),
+            rate_limit_per_email=get("IMGJOB_RATE_LIMIT_PER_EMAIL", defaults.rate_limit_per_email),
+            proxy_hops=int(get("IMGJOB_PROXY_HOPS", str(defaults.proxy_hops))),
         )
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.domain.submission import MAX_COUNT, MAX_EMAIL_LENGTH, MAX_QUERY_LENGTH
+from shared.domain.submission import MAX_AHEAD, MAX_COUNT, MAX_EMAIL_LENGTH, MAX_QUERY_LENGTH
 
 STATUSES = ["scheduled", "running", "packaging", "ready", "expired", "failed", "cancelled"]
 TIME = {"type": ["string", "null"], "format": "date-time"}
+EXAMPLE_JOB_ID = "5f0c6f1e9d2b4a7c8e3f1a2b3c4d5e6f"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -29,9 +30,10 @@ def _schemas() -> dict[str, Any]:
                 "email": {"type": "string", "format": "email", "maxLength": MAX_EMAIL_LENGTH},
                 "count": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT},
                 "scheduled_at": {
-                    "type": "string",
+                    "type": ["string", "null"],
                     "format": "date-time",
-                    "description": "ISO 8601 with a UTC offset, in the future; omit to run as soon as possible.",
+                    "description": f"ISO 8601 with a UTC offset, in the future and at most {MAX_AHEAD.days} days "
+                    "ahead; omit it (or send null) to run as soon as possible.",
                 },
                 "timezone": {
                     "type": "string",
@@ -104,6 +106,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "in": "path",
         "required": True,
         "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+        "example": EXAMPLE_JOB_ID,
     }
     return {
         "openapi": "3.1.0",
@@ -111,7 +114,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "title": "imgjob",
             "version": "1",
             "description": "Schedule an image search; at the scheduled time the images are zipped and a "
-            "download link that expires is emailed.",
+            "download link that expires is emailed. Submissions are rate-limited per client address and per "
+            'email address (429 with Retry-After). Errors are always `{"errors": {field: message}}`.',
         },
         "servers": [{"url": server_url}],
         "paths": {
@@ -128,6 +132,15 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                         "400": _json(errors, "The body is not JSON."),
                         "413": _json(errors, "The body is too large."),
                         "422": _json(errors, "Invalid fields, a time in the past included."),
+                        "429": {
+                            **_json(errors, "Too many submissions from this client address or for this email."),
+                            "headers": {
+                                "Retry-After": {
+                                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                                    "description": "Seconds until a submission would be accepted.",
+                                }
+                            },
+                        },
                     },
                 }
             },

@@ -22,6 +22,15 @@ STATUS_LABELS: dict[JobStatus, str] = {
 SLUG_MAX = 40
 
 
+def expiry_label(status: JobStatus) -> str:
+    """What `expires_at` means for the job: its link's end, or, with no link, when its record is deleted."""
+    if status is JobStatus.READY:
+        return "Link expires"
+    if status is JobStatus.EXPIRED:
+        return "Link expired"
+    return "Kept until"
+
+
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")

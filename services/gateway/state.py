@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from prometheus_client import CollectorRegistry, Counter
 
+from services.gateway.ratelimit import Limits
 from shared.bootstrap import Adapters
 
 EXTENSION = "imgjob"
 METRICS_EXTENSION = "imgjob_metrics"
+LIMITS_EXTENSION = "imgjob_limits"
 # Job ids are uuid4().hex; anything else is answered 404 before it reaches the store.
 JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -26,6 +28,8 @@ class Metrics:
     cancellations: Counter
     downloads: Counter
     expired_hits: Counter
+    rate_limited: Counter
+    csrf_failures: Counter
 
     @classmethod
     def create(cls) -> Metrics:
@@ -43,12 +47,27 @@ class Metrics:
             expired_hits=Counter(
                 "imgjob_gateway_expired_link_hits", "Download links answered with Link has expired.", registry=registry
             ),
+            rate_limited=Counter(
+                "imgjob_gateway_rate_limited",
+                "Submissions refused by a rate limit.",
+                ["channel", "limit"],
+                registry=registry,
+            ),
+            csrf_failures=Counter(
+                "imgjob_gateway_csrf_failures", "Form posts refused for a bad CSRF token.", registry=registry
+            ),
         )
 
 
 def install(app: Flask, adapters: Adapters) -> None:
+    """Attach the adapters, fresh metrics and fresh rate limits (ValueError for a malformed limit)."""
+    settings = adapters.settings
     app.extensions[EXTENSION] = adapters
     app.extensions[METRICS_EXTENSION] = Metrics.create()
+    # The adapters' clock, so tests move the windows without sleeping.
+    app.extensions[LIMITS_EXTENSION] = Limits.create(
+        settings.rate_limit_per_address, settings.rate_limit_per_email, lambda: adapters.clock().timestamp()
+    )
 
 
 def adapters() -> Adapters:
@@ -61,8 +80,18 @@ def metrics() -> Metrics:
     return found
 
 
+def limits() -> Limits:
+    found: Limits = current_app.extensions[LIMITS_EXTENSION]
+    return found
+
+
 def public_url() -> str:
     return adapters().settings.public_url.rstrip("/")
+
+
+def client_address() -> str:
+    """The caller's address; behind trusted proxies (IMGJOB_PROXY_HOPS) ProxyFix has already set it."""
+    return request.remote_addr or "unknown"
 
 
 def is_job_id(value: str) -> bool:

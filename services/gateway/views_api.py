@@ -9,7 +9,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from services.gateway import presenters
 from services.gateway.handlers import NotCancellable, cancel_job, submit_job
-from services.gateway.state import adapters, is_job_id, metrics, public_url
+from services.gateway.ratelimit import Refusal, retry_after_header
+from services.gateway.state import adapters, client_address, is_job_id, limits, metrics, public_url
 from shared.domain.model import Job
 from shared.domain.submission import SubmissionErrors, validate_api
 
@@ -41,12 +42,22 @@ def _parse_body() -> Any:
     return raw
 
 
+def _too_many(refusal: Refusal) -> Response:
+    metrics().rate_limited.labels("api", refusal.limit).inc()
+    response = error_response(429, {"email" if refusal.limit == "email" else "body": refusal.message})
+    response.headers["Retry-After"] = retry_after_header(refusal.retry_after)
+    return response
+
+
 def _job_or_none(job_id: str) -> Job | None:
     return adapters().store.get_job(job_id) if is_job_id(job_id) else None
 
 
 @bp.post("/jobs")
 def create_job() -> Response:
+    refusal = limits().admit_address(client_address())
+    if refusal is not None:
+        return _too_many(refusal)
     try:
         raw = _parse_body()
     except ValueError:
@@ -57,6 +68,9 @@ def create_job() -> Response:
     except SubmissionErrors as exc:
         metrics().validation_failures.labels("api").inc()
         return error_response(422, exc.errors)
+    refusal = limits().admit_email(submission.email)
+    if refusal is not None:
+        return _too_many(refusal)
     job = submit_job(adapters(), submission)
     metrics().submissions.labels("api").inc()
     response = jsonify(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, url_for
 
 from services.gateway import presenters
 from services.gateway.handlers import DownloadStatus, download_state
@@ -64,9 +64,12 @@ def _etag(job: Job, size: int) -> str:
     return f'"{job.id}-{size}"'
 
 
-def _expired() -> tuple[str, int]:
+def _expired(job: Job | None) -> tuple[str, int]:
+    """The 410 page. Until the janitor purges the job its query is still known, so offer it again;
+    after the purge only a hash of the token is left and the page can only offer an empty form."""
     metrics().expired_hits.inc()
-    return render_template("expired.html"), 410
+    again_url = url_for("pages.form", query=job.query, count=job.count, now=1) if job is not None else None
+    return render_template("expired.html", again_url=again_url), 410
 
 
 @bp.get("/download/<token>")
@@ -77,7 +80,7 @@ def download(token: str) -> Response | tuple[str, int]:
         return render_template("not_found.html", message="There is no download at this address."), 404
     size = found.blobs.size(job.zip_key) if status is DownloadStatus.READY and job is not None else None
     if job is None or size is None:
-        return _expired()
+        return _expired(job)
 
     etag = _etag(job, size)
     headers = {

@@ -23,7 +23,7 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Ready when the store and the object storage answer a read."""
+    """Ready when the store and the object storage answer a read and the bus a ping."""
     checks: dict[str, str] = {}
     probe = uuid.uuid4().hex
     found = adapters()
@@ -39,6 +39,12 @@ def readyz() -> Response:
     except Exception:
         log.exception("readiness: object storage did not answer")
         checks["blobs"] = "unavailable"
+    try:
+        found.bus.ping()
+        checks["bus"] = "ok"
+    except Exception:
+        log.exception("readiness: the message bus did not answer")
+        checks["bus"] = "unavailable"
     ready = all(value == "ok" for value in checks.values())
     response = jsonify({"status": "ok" if ready else "unavailable", "checks": checks})
     response.status_code = 200 if ready else 503

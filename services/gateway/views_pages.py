@@ -5,20 +5,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from services.gateway import presenters
+from services.gateway import csrf, presenters
 from services.gateway.handlers import NotCancellable, cancel_job, submit_job
-from services.gateway.state import adapters, is_job_id, metrics
+from services.gateway.ratelimit import Refusal, retry_after_header
+from services.gateway.state import adapters, client_address, is_job_id, limits, metrics
 from shared.domain.model import Job, JobStatus
-from shared.domain.submission import MAX_COUNT, MAX_EMAIL_LENGTH, MAX_QUERY_LENGTH, SubmissionErrors, validate_form
+from shared.domain.submission import (
+    MAX_AHEAD,
+    MAX_COUNT,
+    MAX_EMAIL_LENGTH,
+    MAX_QUERY_LENGTH,
+    SubmissionErrors,
+    validate_form,
+)
 from shared.signing import is_valid_retry_signature
 
 bp = Blueprint("pages", __name__)
 
 DEFAULT_COUNT = "50"
 FORM_FIELDS = ("query", "email", "count", "date", "time", "timezone")
+# Everything the form sends; anything else did not come from our page.
+KNOWN_FIELDS = frozenset({*FORM_FIELDS, "now", csrf.FIELD})
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 PageResult = tuple[str, int] | str | WerkzeugResponse
 
@@ -39,6 +49,7 @@ def _render_form(values: dict[str, Any], errors: Mapping[str, str] | None = None
         max_count=MAX_COUNT,
         max_query=MAX_QUERY_LENGTH,
         max_email=MAX_EMAIL_LENGTH,
+        max_ahead_days=MAX_AHEAD.days,
     )
 
 
@@ -47,6 +58,43 @@ def _not_found(message: str) -> tuple[str, int]:
 
 
 JOB_GONE = "There is no such job. It may have expired, and its records have been deleted."
+
+
+@bp.before_request
+def check_csrf() -> PageResult | None:
+    """Every form post of these pages must carry the session's token; a refusal keeps what was typed."""
+    if csrf.request_is_valid():
+        return None
+    metrics().csrf_failures.inc()
+    if request.endpoint == "pages.submit":
+        return _render_form(_form_values(request.form), {"body": csrf.EXPIRED_FORM}), 400
+    job_id = (request.view_args or {}).get("job_id", "")
+    back = url_for("pages.status", job_id=job_id) if is_job_id(str(job_id)) else url_for("pages.form")
+    page = render_template(
+        "error.html",
+        title="Nothing was changed",
+        message="The page this button was on had expired, or the request came from another site. "
+        "Go back, reload the page and try again.",
+        back_url=back,
+        back_label="Back",
+    )
+    return page, 400
+
+
+def _too_many(values: dict[str, Any], refusal: Refusal) -> WerkzeugResponse:
+    metrics().rate_limited.labels("form", refusal.limit).inc()
+    field = "email" if refusal.limit == "email" else "body"
+    response = Response(_render_form(values, {field: refusal.message}), status=429, mimetype="text/html")
+    response.headers["Retry-After"] = retry_after_header(refusal.retry_after)
+    return response
+
+
+def _unknown_fields(raw: Mapping[str, str]) -> dict[str, str]:
+    unknown = sorted(set(raw) - KNOWN_FIELDS)
+    if not unknown:
+        return {}
+    names = ", ".join(name[:40] for name in unknown[:5])
+    return {"body": f"The form sent fields it does not have ({names}). Reload the page and try again."}
 
 
 @bp.get("/")
@@ -58,15 +106,26 @@ def form() -> str:
 @bp.post("/jobs")
 def submit() -> PageResult:
     raw = request.form.to_dict()
+    values = _form_values(raw)
+    refusal = limits().admit_address(client_address())
+    if refusal is not None:
+        return _too_many(values, refusal)
+    unknown = _unknown_fields(raw)
+    if unknown:
+        metrics().validation_failures.labels("form").inc()
+        return _render_form(values, unknown), 400
     try:
         submission = validate_form(raw, adapters().clock())
     except SubmissionErrors as exc:
         metrics().validation_failures.labels("form").inc()
-        return _render_form(_form_values(raw), exc.errors), 400
+        return _render_form(values, exc.errors), 400
     except OverflowError:
         # A date at the edge of the calendar (year 9999 in a zone behind UTC) has no UTC equivalent.
         metrics().validation_failures.labels("form").inc()
-        return _render_form(_form_values(raw), {"date": "Choose a date within the next year."}), 400
+        return _render_form(values, {"date": f"Choose a date within {MAX_AHEAD.days} days."}), 400
+    refusal = limits().admit_email(submission.email)
+    if refusal is not None:
+        return _too_many(values, refusal)
     job = submit_job(adapters(), submission)
     metrics().submissions.labels("form").inc()
     return redirect(url_for("pages.status", job_id=job.id), 303)
@@ -83,6 +142,7 @@ def status(job_id: str) -> PageResult:
         label=presenters.STATUS_LABELS[job.status],
         scheduled=presenters.format_time(job.scheduled_at, job.timezone),
         expires=presenters.format_time(job.expires_at, job.timezone),
+        expiry_label=presenters.expiry_label(job.status),
         downloaded=presenters.human_bytes(job.progress.bytes_downloaded),
         zip_size=presenters.human_bytes(job.zip_bytes),
         download_path=presenters.download_path(job, adapters().clock()),

@@ -44,6 +44,9 @@ class MemoryBus:
     def migrate(self) -> None:
         """Nothing to create: queues exist as soon as a service subscribes."""
 
+    def ping(self) -> None:
+        """Always reachable: it lives in this process."""
+
     def subscribe(self, queue_name: str, event_types: Iterable[str], handler: Handler) -> None:
         with self._cond:
             self._queues[queue_name] = _Queue(queue_name, handler)

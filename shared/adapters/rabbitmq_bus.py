@@ -93,6 +93,9 @@ class RabbitMqBus:
         """Create the exchanges, the delay ladder and the queues if missing (`imgjob migrate`); idempotent."""
         self._publisher.run(lambda channel: self._declare_all(channel.connection))
 
+    def ping(self) -> None:
+        self._publisher.query(lambda channel: channel.exchange_declare(self._names.exchange, passive=True))
+
     def start(self) -> None:
         if self._consumers:
             return

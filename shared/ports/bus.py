@@ -20,6 +20,9 @@ class MessageBus(Protocol):
     def migrate(self) -> None:
         """Create the exchanges and queues (the delay ladder included) if missing; idempotent."""
 
+    def ping(self) -> None:
+        """Raise if the broker cannot be reached right now (readiness probes)."""
+
     def publish(self, event: Event, delay: float = 0.0) -> None:
         """Route the event by its type to every bound queue, after `delay` seconds.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -265,3 +266,19 @@ def test_rabbitmq_an_idle_publisher_keeps_its_connection(
         bus.publish(Event(JOB_STARTED, "second"))
     assert [r.getMessage() for r in caplog.records if r.name == "shared.adapters.rabbitmq_publisher"] == []
     wait_until(lambda: len(inbox.ids()) == 2, what="both events")
+
+
+def test_a_reachable_bus_answers_a_ping(bus: MessageBus) -> None:
+    bus.ping()
+
+
+def test_a_broker_that_is_not_there_fails_the_ping() -> None:
+    from shared.adapters.rabbitmq_bus import RabbitMqBus
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    absent = RabbitMqBus(f"amqp://guest:guest@127.0.0.1:{port}/%2F")
+    with pytest.raises(Exception):  # noqa: B017 - whichever connection error pika raises
+        absent.ping()
+    absent.close()

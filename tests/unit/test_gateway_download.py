@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from html import unescape
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -15,7 +18,7 @@ from services.gateway.presenters import download_filename, slugify
 from services.gateway.views_download import ByteRange, Unsatisfiable, parse_range
 from shared.bootstrap import Adapters
 from shared.domain.model import JobStatus
-from tests.unit.test_gateway_support import SettableClock, add_job, make_adapters, make_ready_job
+from tests.unit.test_gateway_support import OWNER_EMAIL, SettableClock, add_job, make_adapters, make_ready_job
 
 NOW = datetime(2030, 3, 14, 9, 30, tzinfo=UTC)
 # More than one read chunk of the file store, so streaming and ranges cross chunk boundaries.
@@ -122,7 +125,9 @@ def test_after_purge_the_link_says_it_has_expired(client: FlaskClient, adapters:
     assert response.status_code == 410
     assert "text/html" in response.content_type
     assert "Link has expired" in html
-    assert 'href="/"' in html
+    # Only a hash of the token is left: nothing to fill the form with, so the empty form is offered.
+    assert re.search(r'<a class="button" href="/">Schedule a new search</a>', html)
+    assert "red bikes" not in html and "red+bikes" not in html
 
 
 def test_the_link_expires_at_its_time_even_before_the_janitor_runs(
@@ -132,8 +137,14 @@ def test_the_link_expires_at_its_time_even_before_the_janitor_runs(
     assert client.get(f"/download/{token}").status_code == 200
     clock.advance(seconds=61)
     response = client.get(f"/download/{token}")
+    html = response.get_data(as_text=True)
     assert response.status_code == 410
-    assert "Link has expired" in response.get_data(as_text=True)
+    assert "Link has expired" in html
+    # Not purged yet: the same search can be offered, filled in (never with the email address).
+    link = re.search(r'<a class="button" href="([^"]+)">Schedule the same search again</a>', html)
+    assert link, html
+    assert parse_qs(urlsplit(unescape(link.group(1))).query) == {"query": ["red bikes"], "count": ["3"], "now": ["1"]}
+    assert OWNER_EMAIL not in html
 
 
 def test_a_ready_job_whose_zip_is_gone_is_expired_not_an_error(client: FlaskClient, adapters: Adapters) -> None:

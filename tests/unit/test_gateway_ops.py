@@ -10,9 +10,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from services.gateway.app import create_app
+from shared.adapters.memory_bus import MemoryBus
 from shared.adapters.sqlite_store import SqliteJobStore
 from shared.bootstrap import Adapters, bootstrap
-from tests.unit.test_gateway_support import make_adapters, make_ready_job, make_settings
+from tests.unit.test_gateway_support import make_adapters, make_ready_job, make_settings, metric, post_form
 
 
 @pytest.fixture
@@ -25,11 +26,6 @@ def adapters(tmp_path: Path) -> Iterator[Adapters]:
 @pytest.fixture
 def client(adapters: Adapters) -> FlaskClient:
     return create_app(adapters).test_client()
-
-
-def metric(text: str, name: str, labels: str = "") -> float:
-    match = re.search(rf"^{re.escape(name + labels)} (\S+)$", text, re.MULTILINE)
-    return float(match.group(1)) if match else 0.0
 
 
 def test_healthz_and_readyz(client: FlaskClient) -> None:
@@ -49,10 +45,27 @@ def test_readyz_is_503_when_the_store_cannot_be_opened(tmp_path: Path) -> None:
     assert create_app(broken).test_client().get("/healthz").status_code == 200
 
 
+class UnreachableBus(MemoryBus):
+    """The embedded bus, as a broker that has gone away would answer a probe."""
+
+    def ping(self) -> None:
+        raise ConnectionError("broker unreachable")
+
+
+def test_readyz_is_unavailable_when_the_bus_cannot_be_reached(tmp_path: Path) -> None:
+    broken = make_adapters(tmp_path, bus=UnreachableBus())
+    try:
+        response = create_app(broken).test_client().get("/readyz")
+        assert response.status_code == 503
+        assert response.get_json()["checks"] == {"store": "ok", "blobs": "ok", "bus": "unavailable"}
+    finally:
+        broken.close()
+
+
 def test_metrics_count_submissions_failures_downloads_and_expired_hits(client: FlaskClient, adapters: Adapters) -> None:
     client.post("/api/jobs", json={"query": "owls", "email": "o@example.com", "count": 2})
     client.post("/api/jobs", json={"query": "owls", "count": 2})
-    client.post("/jobs", data={"query": "owls"})
+    post_form(client, "/jobs", {"query": "owls"})
     job, token = make_ready_job(adapters, b"PK zip")
     client.get(f"/download/{token}")
     adapters.store.purge_job(job.id)

@@ -16,7 +16,14 @@ from shared.bootstrap import Adapters
 from shared.domain.model import JobStatus
 from shared.events import JOB_DUE
 from shared.signing import retry_signature
-from tests.unit.test_gateway_support import OWNER_EMAIL, Collector, SettableClock, add_job, make_adapters
+from tests.unit.test_gateway_support import (
+    OWNER_EMAIL,
+    Collector,
+    SettableClock,
+    add_job,
+    make_adapters,
+    post_form,
+)
 
 NOW = datetime(2030, 3, 14, 9, 30, tzinfo=UTC)
 
@@ -96,7 +103,7 @@ def test_query_parameters_prefill_the_form(client: FlaskClient) -> None:
 def test_invalid_form_is_shown_again_with_the_message_next_to_the_field(
     client: FlaskClient, adapters: Adapters, changes: dict[str, str], field: str, message: str
 ) -> None:
-    response = client.post("/jobs", data=valid_form(**changes))
+    response = post_form(client, "/jobs", data=valid_form(**changes))
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert message in field_error(html, field)
@@ -111,17 +118,40 @@ def test_past_is_judged_in_the_persons_time_zone(client: FlaskClient, adapters: 
     # Two hours ago on Kiritimati's wall clock (UTC+14): read as UTC, or as Los Angeles time, it lies ahead.
     local = NOW.astimezone(ZoneInfo("Pacific/Kiritimati")) - timedelta(hours=2)
     form = valid_form(date=local.date().isoformat(), time=local.strftime("%H:%M"), timezone="Pacific/Kiritimati")
-    response = client.post("/jobs", data=form)
+    response = post_form(client, "/jobs", data=form)
     assert response.status_code == 400
     assert "Choose a time in the future." in field_error(response.get_data(as_text=True), "time")
     assert all_jobs(adapters) == []
 
-    accepted = client.post("/jobs", data=dict(form, timezone="America/Los_Angeles"))
+    accepted = post_form(client, "/jobs", data=dict(form, timezone="America/Los_Angeles"))
     assert accepted.status_code == 303
 
 
+def test_a_time_too_far_ahead_is_refused(client: FlaskClient, adapters: Adapters) -> None:
+    response = post_form(client, "/jobs", data=valid_form(date="2031-03-16", time="09:00", timezone="UTC"))
+    assert response.status_code == 400
+    assert field_error(response.get_data(as_text=True), "time") == "Choose a time within 365 days."
+    assert all_jobs(adapters) == []
+    assert post_form(client, "/jobs", data=valid_form(date="2031-03-13", timezone="UTC")).status_code == 303
+
+
+def test_the_form_states_the_limit_it_enforces(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    assert 'data-max-ahead-days="365"' in html
+    assert "at most 365 days ahead" in html
+
+
+def test_fields_the_form_does_not_have_are_refused(client: FlaskClient, adapters: Adapters) -> None:
+    response = post_form(client, "/jobs", data=valid_form(priority="high", admin="1"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The form sent fields it does not have (admin, priority)." in html
+    assert 'value="red vintage bicycles"' in html
+    assert all_jobs(adapters) == []
+
+
 def test_a_date_at_the_edge_of_the_calendar_is_an_error_not_a_crash(client: FlaskClient, adapters: Adapters) -> None:
-    response = client.post("/jobs", data=valid_form(date="9999-12-31", time="23:59", timezone="America/New_York"))
+    response = post_form(client, "/jobs", data=valid_form(date="9999-12-31", time="23:59", timezone="America/New_York"))
     assert response.status_code == 400
     assert all_jobs(adapters) == []
 
@@ -129,7 +159,7 @@ def test_a_date_at_the_edge_of_the_calendar_is_an_error_not_a_crash(client: Flas
 def test_submitting_stores_a_scheduled_job_and_publishes_job_due(client: FlaskClient, adapters: Adapters) -> None:
     due = Collector(adapters, "test.due", [JOB_DUE])
     adapters.bus.start()
-    response = client.post("/jobs", data=valid_form(now="1", date="", time=""))
+    response = post_form(client, "/jobs", data=valid_form(now="1", date="", time=""))
     assert response.status_code == 303
     job_id = response.headers["Location"].rsplit("/", 1)[-1]
     assert response.headers["Location"] == f"/jobs/{job_id}"
@@ -150,7 +180,7 @@ def test_submitting_stores_a_scheduled_job_and_publishes_job_due(client: FlaskCl
 
 
 def test_a_later_time_is_stored_in_utc(client: FlaskClient, adapters: Adapters) -> None:
-    response = client.post("/jobs", data=valid_form())
+    response = post_form(client, "/jobs", data=valid_form())
     job = adapters.store.get_job(response.headers["Location"].rsplit("/", 1)[-1])
     assert job is not None
     # 14:05 in Paris on 15 March 2030 is 13:05 UTC (winter time).
@@ -194,7 +224,7 @@ def test_unknown_job_pages_are_404(client: FlaskClient, job_id: str) -> None:
 
 def test_cancel_button_cancels_and_goes_back_to_the_status_page(client: FlaskClient, adapters: Adapters) -> None:
     job = add_job(adapters)
-    response = client.post(f"/jobs/{job.id}/cancel")
+    response = post_form(client, f"/jobs/{job.id}/cancel")
     assert response.status_code == 303
     assert response.headers["Location"] == f"/jobs/{job.id}"
     cancelled = adapters.store.get_job(job.id)
@@ -203,11 +233,15 @@ def test_cancel_button_cancels_and_goes_back_to_the_status_page(client: FlaskCli
     html = client.get(f"/jobs/{job.id}").get_data(as_text=True)
     assert "The job is cancelled" in html
     assert 'data-field="status">Cancelled<' in html
+    # The same search can be scheduled again from here.
+    assert re.search(
+        r'<p data-part="retry">\s*<a class="button" href="/\?query=red\+bikes&amp;count=3&amp;now=1"', html
+    )
 
 
 def test_a_started_job_cannot_be_cancelled_from_the_page(client: FlaskClient, adapters: Adapters) -> None:
     job = add_job(adapters, status=JobStatus.RUNNING)
-    response = client.post(f"/jobs/{job.id}/cancel", follow_redirects=True)
+    response = post_form(client, f"/jobs/{job.id}/cancel", follow_redirects=True)
     assert "can no longer be cancelled" in response.get_data(as_text=True)
     stored = adapters.store.get_job(job.id)
     assert stored is not None and stored.status is JobStatus.RUNNING

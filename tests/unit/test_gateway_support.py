@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from shared.bootstrap import Adapters, bootstrap, migrate
 from shared.config import Settings
@@ -43,10 +48,38 @@ def make_settings(tmp_path: Path, **changes: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def make_adapters(tmp_path: Path, clock: SettableClock | None = None, **overrides: object) -> Adapters:
-    adapters = bootstrap(make_settings(tmp_path), clock=clock or SettableClock(datetime.now(UTC)), **overrides)
+def make_adapters(
+    tmp_path: Path,
+    clock: SettableClock | None = None,
+    settings: Mapping[str, object] | None = None,
+    **overrides: object,
+) -> Adapters:
+    adapters = bootstrap(
+        make_settings(tmp_path, **(settings or {})), clock=clock or SettableClock(datetime.now(UTC)), **overrides
+    )
     migrate(adapters)
     return adapters
+
+
+def metric(text: str, name: str, labels: str = "") -> float:
+    """One sample of a Prometheus text exposition; 0 when the series is absent."""
+    match = re.search(rf"^{re.escape(name + labels)} (\S+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+CSRF_INPUT_RE = re.compile(r'<input type="hidden" name="csrf_token" value="([^"]+)">')
+
+
+def csrf_token(client: FlaskClient, page: str = "/") -> str:
+    """The session's CSRF token, read from the hidden input of a page, as a browser would have it."""
+    match = CSRF_INPUT_RE.search(client.get(page).get_data(as_text=True))
+    assert match, f"no CSRF input on {page}"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, path: str, data: Mapping[str, str] | None = None, **kwargs: Any) -> TestResponse:
+    """A form post as the page makes it: with the token of the client's session."""
+    return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client)}, **kwargs)
 
 
 class Collector:
@@ -79,11 +112,13 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def add_job(adapters: Adapters, *, query: str = "red bikes", status: JobStatus = JobStatus.SCHEDULED) -> Job:
+def add_job(
+    adapters: Adapters, *, query: str = "red bikes", status: JobStatus = JobStatus.SCHEDULED, job_id: str = ""
+) -> Job:
     """A job straight in the store, moved through the lifecycle up to `status` (ready needs make_ready_job)."""
     now = adapters.clock()
     job = Job(
-        id=uuid.uuid4().hex,
+        id=job_id or uuid.uuid4().hex,
         query=query,
         email=OWNER_EMAIL,
         count=3,

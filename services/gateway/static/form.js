@@ -11,6 +11,9 @@
   var time = document.getElementById("time");
   // A submission typed a moment ago is still "now" for the server; match its tolerance.
   var TOLERANCE_MS = 60 * 1000;
+  var DAY_MS = 24 * 60 * 60 * 1000;
+  // The server's limit on how far ahead a job may be scheduled, given by the page.
+  var MAX_AHEAD_DAYS = parseInt(form.getAttribute("data-max-ahead-days"), 10) || 365;
 
   try {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -23,8 +26,7 @@
   }
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function today() {
-    var d = new Date();
+  function isoDate(d) {
     return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
   }
 
@@ -39,14 +41,21 @@
   }
 
   function checkWhen() {
+    date.setCustomValidity("");
     time.setCustomValidity("");
-    if (now.checked || !date.value || !time.value) return;
+    if (now.checked) return;
+    // The picker's own range messages name dates in a format of its choosing; say it plainly instead.
+    if (date.validity.rangeUnderflow) date.setCustomValidity("Choose today or a later date.");
+    if (date.validity.rangeOverflow) date.setCustomValidity("Choose a date within " + MAX_AHEAD_DAYS + " days.");
+    if (!date.value || !time.value) return;
     var parts = date.value.split("-").map(Number);
     var hm = time.value.split(":").map(Number);
     // Local time in the browser's zone, which is the zone the server is told about.
-    var when = new Date(parts[0], parts[1] - 1, parts[2], hm[0], hm[1]);
-    if (when.getTime() < Date.now() - TOLERANCE_MS) {
+    var when = new Date(parts[0], parts[1] - 1, parts[2], hm[0], hm[1]).getTime();
+    if (when < Date.now() - TOLERANCE_MS) {
       time.setCustomValidity("Choose a time in the future.");
+    } else if (when > Date.now() + MAX_AHEAD_DAYS * DAY_MS) {
+      time.setCustomValidity("Choose a time within " + MAX_AHEAD_DAYS + " days.");
     }
   }
 
@@ -60,13 +69,20 @@
     checkWhen();
   }
 
-  date.min = today();
+  date.min = isoDate(new Date());
+  date.max = isoDate(new Date(Date.now() + MAX_AHEAD_DAYS * DAY_MS));
   now.addEventListener("change", syncNow);
+  // While the person types, show our own messages (a past time) at once, but not "fill in this
+  // field" for a field they have not reached yet; that waits for the submit.
+  function refresh(input) {
+    if (input.validity.customError) showError(input, input.validationMessage);
+    else if (input.validity.valid) showError(input, "");
+  }
   [date, time].forEach(function (input) {
     input.addEventListener("input", function () {
       checkWhen();
-      showError(time, time.validationMessage);
-      if (input === date) showError(date, date.validationMessage);
+      refresh(date);
+      refresh(time);
     });
   });
 

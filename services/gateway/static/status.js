@@ -17,6 +17,8 @@
     cancelled: "Cancelled"
   };
 
+  var EXPIRY_LABELS = { ready: "Link expires", expired: "Link expired" };
+
   function field(name) { return root.querySelector('[data-field="' + name + '"]'); }
   function parts(name) { return root.querySelectorAll('[data-part="' + name + '"]'); }
   function show(name, visible) {
@@ -68,6 +70,9 @@
     setText("failure_reason", job.failure_reason || "");
     show("failure", !!job.failure_reason);
     setText("expires_at", formatTime(job.expires_at));
+    // Same words as the server's: a link's end, or, with no link, when the record is deleted.
+    setText("expiry_label", EXPIRY_LABELS[job.status] || "Kept until");
+    show("progress", job.status !== "failed" && job.status !== "cancelled");
     show("expiry", !!job.expires_at);
     if (job.download_url) {
       // The API gives the public address; stay on the host this page was served from.
@@ -76,7 +81,7 @@
     }
     show("download", !!job.download_url);
     show("cancel", job.status === "scheduled");
-    show("retry", job.status === "failed");
+    show("retry", job.status === "failed" || job.status === "cancelled" || job.status === "expired");
     show("expired", job.status === "expired");
     show("live", !FINISHED[job.status]);
   }

@@ -42,6 +42,7 @@ def store_image(blobs: BlobStore, job_id: str, image: Downloaded) -> StoredImage
         height=image.info.height,
         size=image.fetched.size,
         sha256=image.fetched.sha256,
+        phash=image.phash,
     )
 
 

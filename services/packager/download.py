@@ -8,6 +8,7 @@ many images it has. A failure is an outcome with a short reason, never an except
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from services.packager.fetch import Fetched, Fetcher, FetchFailed, Limits
 from services.packager.guard import AddressPolicy, guarded_session
+from services.packager.similar import perceptual_hash
 from services.packager.verify import MAX_PIXELS, ImageInfo, NotAnImage, inspect_image
 from shared.config import Settings
 from shared.domain.model import Link
@@ -29,6 +31,7 @@ class Downloaded:
     link: Link
     fetched: Fetched
     info: ImageInfo
+    phash: int | None = None  # computed only when near-duplicates are looked for
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class StoredImage:
     height: int
     size: int
     sha256: str
+    phash: int | None = None
 
 
 @dataclass(frozen=True)
@@ -66,10 +70,20 @@ class Downloader:
         per_host: int = 8,
         max_pixels: int = MAX_PIXELS,
         temp_dir: Path | None = None,
+        near_duplicates: bool = False,
+        store_concurrency: int = 4,
+        inspect_concurrency: int = 4,
     ) -> None:
         self.limits = limits or Limits()
         self.concurrency = max(1, concurrency)
         self.max_pixels = max_pixels
+        self.near_duplicates = near_duplicates
+        # Uploads to S3 buffer up to a part (8 MB) each, so only a few run at once: memory stays
+        # flat whatever the download concurrency; a local copy or a loopback upload is quick anyway.
+        self._store_slots = threading.BoundedSemaphore(max(1, store_concurrency))
+        # Pillow may read a header's metadata (JPEG APP segments, a PNG chunk, a whole WebP) into
+        # memory while checking it; it is CPU work under the GIL anyway, so a few at once suffice.
+        self._inspect_slots = threading.BoundedSemaphore(max(1, inspect_concurrency))
         # Pool per host sized to the per-host bound, so every allowed connection can be kept alive.
         session = guarded_session(policy, pool_connections=max(16, self.concurrency), pool_maxsize=max(1, per_host))
         self.fetcher = Fetcher(session, self.limits, per_host=max(1, per_host), temp_dir=temp_dir)
@@ -81,6 +95,7 @@ class Downloader:
             Limits(max_bytes=settings.max_image_bytes),
             concurrency=settings.download_concurrency,
             per_host=settings.download_per_host,
+            near_duplicates=settings.near_duplicates,
         )
 
     def download(self, links: Sequence[Link], keep: Keep) -> Iterator[Outcome]:
@@ -104,10 +119,24 @@ class Downloader:
             log.info("image %s failed: %s", link.url, exc.reason)
             return FailedImage(link, exc.reason)
         try:
-            info = inspect_image(fetched.path, self.max_pixels)
-            return keep(Downloaded(link, fetched, info))
+            with self._inspect_slots:
+                info = inspect_image(fetched.path, self.max_pixels)
+                phash = self._phash(fetched.path) if self.near_duplicates else None
+            image = Downloaded(link, fetched, info, phash)
+            with self._store_slots:
+                return keep(image)
         except NotAnImage as exc:
             log.info("image %s rejected: %s", link.url, exc)
             return FailedImage(link, str(exc))
         finally:
             fetched.path.unlink(missing_ok=True)
+
+    @staticmethod
+    def _phash(path: Path) -> int | None:
+        try:
+            return perceptual_hash(path)
+        except Exception:
+            # Header and structure verified but the pixels do not decode: keep the image, only
+            # without a near-duplicate check (identical bytes are still caught by the digest).
+            log.info("no perceptual hash for %s", path, exc_info=True)
+            return None

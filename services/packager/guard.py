@@ -3,13 +3,13 @@
 The check runs on the address the socket actually connects to. Our urllib3 connection classes resolve
 the host themselves, check every address the resolver returned, and connect only to a checked one, so
 a name that resolves to a public address for a pre-check and to 10.0.0.1 a moment later (DNS rebinding)
-gets nowhere. Every connection of the downloader's `requests.Session` goes through these classes,
-redirect hops included.
+gets nowhere. Every connection of the downloader's pool manager goes through these classes, redirect
+hops included. The pool manager is plain urllib3: no proxies or .netrc from the environment (through a
+proxy the guard would check the proxy's address, not the image host's), no cookies.
 """
 
 from __future__ import annotations
 
-import http.cookiejar
 import ipaddress
 import socket
 import sys
@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
@@ -162,10 +160,12 @@ class GuardedHTTPSConnection(HTTPSConnection):
         return _guarded_socket(self, self.address_policy)
 
 
-class _GuardedPoolManager(PoolManager):
+class GuardedPoolManager(PoolManager):
+    """urllib3's PoolManager whose every connection passes the address guard."""
+
     def __init__(self, policy: AddressPolicy, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._policy = policy
+        self.policy = policy
 
     def _new_pool(
         self, scheme: str, host: str, port: int, request_context: dict[str, Any] | None = None
@@ -173,42 +173,10 @@ class _GuardedPoolManager(PoolManager):
         pool = super()._new_pool(scheme, host, port, request_context)
         # Set on the pool rather than in connection_pool_kw, whose keys the pool key normaliser fixes.
         pool.ConnectionCls = GuardedHTTPSConnection if scheme == "https" else GuardedHTTPConnection
-        pool.conn_kw["address_policy"] = self._policy
+        pool.conn_kw["address_policy"] = self.policy
         return pool
 
 
-class GuardedAdapter(HTTPAdapter):
-    """A requests transport whose every connection passes the address guard. Proxies are refused:
-    through a proxy the guard would check the proxy's address, not the image host's."""
-
-    def __init__(self, policy: AddressPolicy, pool_connections: int, pool_maxsize: int) -> None:
-        self._policy = policy
-        super().__init__(pool_connections=pool_connections, pool_maxsize=pool_maxsize, max_retries=0)
-
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
-        self._pool_connections = connections
-        self._pool_maxsize = maxsize
-        self._pool_block = block
-        self.poolmanager = _GuardedPoolManager(
-            self._policy, num_pools=connections, maxsize=maxsize, block=block, **pool_kwargs
-        )
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        raise BlockedAddress(proxy, "proxy")
-
-
-class _NoCookies(http.cookiejar.DefaultCookiePolicy):
-    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
-        return False
-
-
-def guarded_session(policy: AddressPolicy, pool_connections: int = 64, pool_maxsize: int = 8) -> requests.Session:
-    """A Session for untrusted URLs: guarded connections, no proxies or .netrc from the environment,
-    no cookies carried from one image host to the next."""
-    session = requests.Session()
-    session.trust_env = False
-    session.cookies.set_policy(_NoCookies())
-    adapter = GuardedAdapter(policy, pool_connections, pool_maxsize)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+def guarded_pool(policy: AddressPolicy, num_pools: int = 64, maxsize: int = 8) -> GuardedPoolManager:
+    """Connection pools for untrusted URLs: `num_pools` hosts kept, `maxsize` kept-alive connections each."""
+    return GuardedPoolManager(policy, num_pools=num_pools, maxsize=maxsize, block=False, retries=False)

@@ -21,8 +21,9 @@ PROGRESS_EVERY = 0.5  # seconds between progress writes while downloading
 
 
 class _Progress:
-    """Live counters for the status page. Identical images count once, so the final numbers are
-    what the zip holds and the counters never go backwards."""
+    """Live counters for the status page, written every PROGRESS_EVERY seconds while downloading.
+    Identical images count once, so without near-duplicate removal the final numbers are what the
+    zip holds and the counters never go backwards (near-duplicates are only known at the end)."""
 
     def __init__(self, adapters: Adapters, job_id: str) -> None:
         self._adapters = adapters
@@ -46,6 +47,15 @@ class _Progress:
             images_downloaded=len(self._digests),
             images_failed=self.failed,
             bytes_downloaded=sum(self._digests.values()),
+        )
+
+    def final(self, package: Plan) -> None:
+        """What the zip holds."""
+        self._adapters.store.update_progress(
+            self._job_id,
+            images_downloaded=len(package.entries),
+            images_failed=len(package.failures),
+            bytes_downloaded=package.total_bytes,
         )
 
 
@@ -86,10 +96,11 @@ def package_job(adapters: Adapters, downloader: Downloader, job: Job) -> None:
     for outcome in downloader.download(links, keep):
         outcomes.append(outcome)
         progress.add(outcome)
-    progress.write()
-    package = plan(outcomes)
+    settings = adapters.settings
+    package = plan(outcomes, settings.near_duplicate_distance if settings.near_duplicates else None)
+    progress.final(package)
     log.info(
-        "job %s: %d images, %d failed, %d duplicates",
+        "job %s: %d images, %d failed, %d (near-)duplicates",
         job.id,
         len(package.entries),
         len(package.failures),

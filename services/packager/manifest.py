@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.packager.download import FailedImage, Outcome, StoredImage
+from services.packager.similar import BITS, distance
 from shared.domain.model import Job
 
 CSV_COLUMNS = (
@@ -40,7 +41,14 @@ class Entry:
 @dataclass(frozen=True)
 class Duplicate:
     image: StoredImage
-    same_as: str  # the entry name holding the same bytes
+    same_as: str  # the entry name holding the same (or, with `distance`, a similar) picture
+    distance: int | None = None  # None: identical bytes; else the perceptual hashes' Hamming distance
+
+    @property
+    def reason(self) -> str:
+        if self.distance is None:
+            return f"same image as {self.same_as}"
+        return f"looks like {self.same_as} (perceptual distance {self.distance} of {BITS})"
 
 
 @dataclass(frozen=True)
@@ -58,28 +66,47 @@ class Plan:
         return ", ".join(f"{reason} ({count})" if count > 1 else reason for reason, count in counts.most_common(n))
 
 
-def plan(outcomes: Iterable[Outcome]) -> Plan:
+def plan(outcomes: Iterable[Outcome], near_distance: int | None = None) -> Plan:
     """Order by the links' positions, keep the first of identical images, number what is kept 1..n.
 
-    Deterministic in the outcomes, whatever order the downloads finished in, so a redelivered job
-    produces the same names.
+    With `near_distance`, an image whose perceptual hash is within that many bits of a kept one's is
+    a duplicate too (a resized or re-encoded copy). Deterministic in the outcomes, whatever order the
+    downloads finished in, so a redelivered job produces the same names.
     """
     ordered = sorted(outcomes, key=lambda o: (o.link.position, o.link.url))
     entries: list[Entry] = []
     duplicates: list[Duplicate] = []
     by_digest: dict[str, str] = {}
+    hashed: list[tuple[int, str]] = []  # (perceptual hash, entry name) of kept images
     for outcome in ordered:
         if isinstance(outcome, FailedImage):
             continue
         if outcome.sha256 in by_digest:
             duplicates.append(Duplicate(outcome, by_digest[outcome.sha256]))
             continue
+        if near_distance is not None and outcome.phash is not None:
+            similar = _closest(outcome.phash, hashed)
+            if similar is not None and similar[0] <= near_distance:
+                duplicates.append(Duplicate(outcome, similar[1], similar[0]))
+                continue
         position = len(entries) + 1
         name = f"{position:04d}.{outcome.ext}"
         by_digest[outcome.sha256] = name
+        if outcome.phash is not None:
+            hashed.append((outcome.phash, name))
         entries.append(Entry(position, name, outcome))
     failures = [o for o in ordered if isinstance(o, FailedImage)]
     return Plan(entries, failures, duplicates)
+
+
+def _closest(phash: int, hashed: list[tuple[int, str]]) -> tuple[int, str] | None:
+    """The kept image nearest to `phash` (the earliest of equals), with its distance."""
+    best: tuple[int, str] | None = None
+    for other, name in hashed:
+        d = distance(phash, other)
+        if best is None or d < best[0]:
+            best = (d, name)
+    return best
 
 
 def _image_fields(image: StoredImage) -> dict[str, Any]:
@@ -111,7 +138,10 @@ def manifest_json(job: Job, package: Plan) -> bytes:
             }
             for f in package.failures
         ],
-        "duplicates": [{"same_as": d.same_as, **_image_fields(d.image)} for d in package.duplicates],
+        "duplicates": [
+            {"same_as": d.same_as, "distance": d.distance, "reason": d.reason, **_image_fields(d.image)}
+            for d in package.duplicates
+        ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False).encode()
 
@@ -140,7 +170,7 @@ def manifest_csv(package: Plan) -> bytes:
             {
                 "status": "duplicate",
                 "file": dup.same_as,
-                "reason": f"same image as {dup.same_as}",
+                "reason": dup.reason,
                 **_image_fields(dup.image),
             }
         )

@@ -56,7 +56,9 @@ class Collection:
         found = len(self.links)
         if found >= requested:
             used = ", ".join(o.provider for o in self.outcomes if o.added)
-            return f"found {found} of {requested} requested ({used})"
+            # Say which engines were skipped and why, so a block does not go unnoticed.
+            skipped = "".join(f"; {o.provider}: {o.summary}" for o in self.outcomes if o.stopped and not o.added)
+            return f"found {found} of {requested} requested ({used}{skipped})"
         ran_out = any(o.ran_out for o in self.outcomes) and not any(o.stopped for o in self.outcomes)
         return f"found {found} of {requested} requested: {RAN_OUT if ran_out else self.describe()}"
 
@@ -84,11 +86,14 @@ def _run(
     before = len(links)
 
     def on_progress(found: int) -> None:
-        # The provider counts its own distinct results; repeats across providers are removed at the end.
-        progress(min(before + found, count))
+        # The provider counts its own distinct results, some of which may repeat earlier providers' links:
+        # show what is certain, so the figure never has to go back down.
+        progress(min(max(before, found), count))
 
     try:
-        result = provider.search(driver, query, count - before, on_progress)
+        # The whole count, not just what is missing: engines share many results, and up to `before` of
+        # this one's may repeat links already found.
+        result = provider.search(driver, query, count, on_progress)
     except WebDriverException as exc:
         log.warning("%s failed in the browser: %s", name, exc.msg)
         return Outcome(name, f"browser error: {exc.msg or type(exc).__name__}", stopped=True, browser_error=True)

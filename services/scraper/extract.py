@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from services.scraper.providers import KNOWN_PROVIDERS, PARSERS, FoundImage, ProviderBlocked, detect_block
+from services.scraper.providers import PARSERS, FoundImage, ProviderBlocked, detect_block
 from services.scraper.providers.base import distinct
 
 EXIT_OK = 0
@@ -34,16 +34,14 @@ def extract_command(provider: str, path: Path, out: TextIO | None = None, err: T
     """Print the page's image URLs, one per line; the exit status of `imgjob extract`.
 
     0 with the URLs; 1 when the page holds no results and no block; 2 for a blocked page, an
-    unknown or unsupported provider, or an unreadable file (a message on stderr says which).
+    unknown provider, or an unreadable file (a message on stderr says which). For duckduckgo the
+    file is a saved i.js answer, or a page holding one.
     """
     out = out or sys.stdout
     err = err or sys.stderr
     name = provider.strip().lower()
-    if name not in KNOWN_PROVIDERS:
-        print(f"imgjob extract: unknown provider {provider!r} (choose from {', '.join(KNOWN_PROVIDERS)})", file=err)
-        return EXIT_REFUSED
     if name not in PARSERS:
-        print(f"imgjob extract: provider {name!r} is not supported yet (supported: {', '.join(PARSERS)})", file=err)
+        print(f"imgjob extract: unknown provider {provider!r} (choose from {', '.join(PARSERS)})", file=err)
         return EXIT_REFUSED
     try:
         html = path.read_bytes().decode("utf-8", errors="replace")

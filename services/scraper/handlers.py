@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from services.scraper.collect import collect_links, plan
+from services.scraper.session import BrowserUnavailable, open_session
 from shared.bootstrap import Adapters
 from shared.domain.model import Job, JobStatus
 from shared.events import JOB_LINKS_COLLECTED, Event
@@ -25,8 +26,9 @@ def handle_job_started(adapters: Adapters, event: Event) -> None:
     """Collect the job's links with the configured providers, in order, then move it to packaging.
 
     Idempotent: a redelivery after the links were collected only re-announces them, and a job that
-    is no longer running is left alone. A browser that cannot start, or that fails before anything
-    was found, raises so the bus delivers the event again.
+    is no longer running is left alone. A browser session that cannot be opened after the configured
+    tries (a Grid busy or down) fails the job with the reason; a browser that fails before anything
+    was found raises so the bus delivers the event again.
     """
     job = adapters.store.get_job(event.job_id)
     if job is None:
@@ -53,8 +55,13 @@ def _scrape(adapters: Adapters, job: Job) -> None:
     def progress(found: int) -> None:
         adapters.store.update_progress(job.id, links_found=found)
 
-    with adapters.browser.session() as driver:
-        collection = collect_links(driver, attempts, job.query, job.count, progress)
+    try:
+        with open_session(adapters.browser, settings.browser_tries, settings.browser_retry_delay) as driver:
+            collection = collect_links(driver, attempts, job.query, job.count, progress)
+    except BrowserUnavailable as exc:
+        # Already retried with backoff: the person is told now rather than after every redelivery.
+        fail_job(adapters, job.id, str(exc))
+        return
     log.info("job %s: %d of %d links (%s)", job.id, len(collection.links), job.count, collection.describe())
     if not collection.links:
         if collection.browser_failed:

@@ -1,4 +1,9 @@
-"""The embedded job store: SQLite, one connection per thread, deletes that leave nothing on disk."""
+"""The embedded job store: SQLite, one connection per thread, deletes that leave nothing on disk.
+
+It keeps the rules of shared.adapters.store_rules like the Cassandra store: times to the millisecond,
+and a backstop deadline (`purge_after`) past which every operation first sweeps the job away, as a
+TTL would, leaving only its token's tombstone.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,19 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from shared.adapters.store_rules import (
+    DEFAULT_RETENTION,
+    DEFAULT_TOMBSTONE_TTL,
+    from_ms,
+    purge_deadline_ms,
+    to_ms,
+)
 from shared.domain.model import Job, JobStatus, Link, Progress, hash_token
+from shared.ports.store import JobExists
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -34,7 +47,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     expires_at REAL,
     zip_bytes INTEGER NOT NULL DEFAULT 0,
     failure_reason TEXT,
-    note TEXT
+    note TEXT,
+    purge_after REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status_time ON jobs (status, scheduled_at);
 CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs (expires_at);
@@ -57,11 +71,22 @@ CREATE TABLE IF NOT EXISTS notifications (
 CREATE TABLE IF NOT EXISTS tombstones (
     token_hash TEXT PRIMARY KEY,
     purged_at REAL NOT NULL
-);
+)
+"""
+# Run after SCHEMA, once a database made before `purge_after` existed has the column.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS jobs_by_deadline ON jobs (purge_after);
+CREATE INDEX IF NOT EXISTS tombstones_by_time ON tombstones (purged_at)
 """
 
-# Written by `transition`; progress counters have their own writer so a transition never rolls them back.
-STATE_COLUMNS = (
+# Written by add_job and transition; progress counters have their own writer so a transition never
+# rolls them back.
+WRITTEN_COLUMNS = (
+    "query",
+    "email",
+    "count",
+    "timezone",
+    "created_at",
     "status",
     "scheduled_at",
     "started_at",
@@ -72,30 +97,16 @@ STATE_COLUMNS = (
     "zip_bytes",
     "failure_reason",
     "note",
+    "purge_after",
 )
 
 
 def _ts(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
+    return None if value is None else to_ms(value) / 1000
 
 
 def _dt(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
-
-
-def _state_values(job: Job) -> dict[str, Any]:
-    return {
-        "status": job.status.value,
-        "scheduled_at": _ts(job.scheduled_at),
-        "started_at": _ts(job.started_at),
-        "finished_at": _ts(job.finished_at),
-        "download_token": job.download_token,
-        "token_hash": hash_token(job.download_token) if job.download_token else None,
-        "expires_at": _ts(job.expires_at),
-        "zip_bytes": job.zip_bytes,
-        "failure_reason": job.failure_reason,
-        "note": job.note,
-    }
+    return None if value is None else from_ms(round(value * 1000))
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -104,9 +115,9 @@ def _job(row: sqlite3.Row) -> Job:
         query=row["query"],
         email=row["email"],
         count=row["count"],
-        scheduled_at=datetime.fromtimestamp(row["scheduled_at"], UTC),
+        scheduled_at=from_ms(round(row["scheduled_at"] * 1000)),
         timezone=row["timezone"],
-        created_at=datetime.fromtimestamp(row["created_at"], UTC),
+        created_at=from_ms(round(row["created_at"] * 1000)),
         status=JobStatus(row["status"]),
         progress=Progress(row["links_found"], row["images_downloaded"], row["images_failed"], row["bytes_downloaded"]),
         started_at=_dt(row["started_at"]),
@@ -127,12 +138,22 @@ def sqlite_path(url: str) -> Path:
 
 
 class SqliteJobStore:
-    def __init__(self, path: Path) -> None:
+    """JobStore on one SQLite file; `retention` and `tombstone_ttl` as for the Cassandra store."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        retention: timedelta = DEFAULT_RETENTION,
+        tombstone_ttl: timedelta = DEFAULT_TOMBSTONE_TTL,
+    ) -> None:
         self._path = path
+        self._retention = retention
+        self._tombstone_ttl = tombstone_ttl.total_seconds()
         self._local = threading.local()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, sweep: bool = True) -> Iterator[sqlite3.Connection]:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,30 +166,76 @@ class SqliteJobStore:
             self._local.conn = conn
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # What a TTL does in Cassandra: a job past its deadline is gone before anyone looks.
+            purged = sweep and self._sweep(conn)
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        if purged or getattr(self._local, "purged", False):
+            self._local.purged = False
+            # Move the deletion out of the write-ahead log into the (securely overwritten) database file.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _sweep(self, conn: sqlite3.Connection) -> bool:
+        rows = conn.execute("SELECT id FROM jobs WHERE purge_after <= ?", (time.time(),)).fetchall()
+        for row in rows:
+            self._delete(conn, row["id"])
+        return bool(rows)
+
+    def _delete(self, conn: sqlite3.Connection, job_id: str) -> None:
+        row = conn.execute("SELECT token_hash FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row and row["token_hash"]:
+            conn.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", (row["token_hash"], time.time()))
+        conn.execute("DELETE FROM links WHERE job_id = ?", (job_id,))
+        conn.execute("DELETE FROM notifications WHERE job_id = ?", (job_id,))
+        conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
     def migrate(self) -> None:
-        with self._tx() as conn:
+        with self._tx(sweep=False) as conn:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+            if "purge_after" not in columns:  # a database from before the backstop
+                conn.execute("ALTER TABLE jobs ADD COLUMN purge_after REAL")
+            for statement in INDEXES.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                "UPDATE jobs SET purge_after = max(scheduled_at, coalesce(expires_at, scheduled_at)) + ?"
+                " WHERE purge_after IS NULL",
+                (self._retention.total_seconds(),),
+            )
 
-    def add_job(self, job: Job) -> None:
-        values = _state_values(job) | {
-            "id": job.id,
+    def _written_values(self, job: Job) -> dict[str, Any]:
+        return {
             "query": job.query,
             "email": job.email,
             "count": job.count,
             "timezone": job.timezone,
             "created_at": _ts(job.created_at),
+            "status": job.status.value,
+            "scheduled_at": _ts(job.scheduled_at),
+            "started_at": _ts(job.started_at),
+            "finished_at": _ts(job.finished_at),
+            "download_token": job.download_token,
+            "token_hash": hash_token(job.download_token) if job.download_token else None,
+            "expires_at": _ts(job.expires_at),
+            "zip_bytes": job.zip_bytes,
+            "failure_reason": job.failure_reason,
+            "note": job.note,
+            "purge_after": purge_deadline_ms(job, self._retention) / 1000,
         }
+
+    def add_job(self, job: Job) -> None:
+        values = self._written_values(job) | {"id": job.id}
         columns = ", ".join(values)
         marks = ", ".join(f":{name}" for name in values)
         with self._tx() as conn:
+            if conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job.id,)).fetchone():
+                raise JobExists(job.id)
             conn.execute(f"INSERT INTO jobs ({columns}) VALUES ({marks})", values)
 
     def get_job(self, job_id: str) -> Job | None:
@@ -177,10 +244,11 @@ class SqliteJobStore:
         return _job(row) if row else None
 
     def transition(self, job: Job, expected: Sequence[JobStatus]) -> bool:
-        values = _state_values(job)
-        assignments = ", ".join(f"{name} = :{name}" for name in STATE_COLUMNS)
+        if not expected:
+            return False
+        assignments = ", ".join(f"{name} = :{name}" for name in WRITTEN_COLUMNS)
         expected_marks = ", ".join(f":e{i}" for i in range(len(expected)))
-        params = values | {"id": job.id} | {f"e{i}": s.value for i, s in enumerate(expected)}
+        params = self._written_values(job) | {"id": job.id} | {f"e{i}": s.value for i, s in enumerate(expected)}
         with self._tx() as conn:
             cursor = conn.execute(
                 f"UPDATE jobs SET {assignments} WHERE id = :id AND status IN ({expected_marks})", params
@@ -238,43 +306,41 @@ class SqliteJobStore:
 
     def is_tombstoned(self, token_hash: str) -> bool:
         with self._tx() as conn:
-            row = conn.execute("SELECT 1 FROM tombstones WHERE token_hash = ?", (token_hash,)).fetchone()
+            row = conn.execute(
+                "SELECT 1 FROM tombstones WHERE token_hash = ? AND purged_at > ?",
+                (token_hash, time.time() - self._tombstone_ttl),
+            ).fetchone()
         return row is not None
 
     def due_jobs(self, until: datetime, limit: int = 1000) -> list[Job]:
         with self._tx() as conn:
             rows = conn.execute(
-                "SELECT * FROM jobs WHERE status = ? AND scheduled_at <= ? ORDER BY scheduled_at LIMIT ?",
-                (JobStatus.SCHEDULED.value, until.timestamp(), limit),
+                "SELECT * FROM jobs WHERE status = ? AND scheduled_at <= ? ORDER BY scheduled_at, id LIMIT ?",
+                (JobStatus.SCHEDULED.value, _ts(until), limit),
             ).fetchall()
         return [_job(r) for r in rows]
 
     def jobs_in(self, status: JobStatus, limit: int = 1000) -> list[Job]:
         with self._tx() as conn:
             rows = conn.execute(
-                "SELECT * FROM jobs WHERE status = ? ORDER BY scheduled_at LIMIT ?", (status.value, limit)
+                "SELECT * FROM jobs WHERE status = ? ORDER BY scheduled_at, id LIMIT ?", (status.value, limit)
             ).fetchall()
         return [_job(r) for r in rows]
 
     def expired_jobs(self, now: datetime, limit: int = 1000) -> list[Job]:
         with self._tx() as conn:
+            # The janitor's periodic sweep comes through here: old tombstones go as their TTL would.
+            conn.execute("DELETE FROM tombstones WHERE purged_at <= ?", (time.time() - self._tombstone_ttl,))
             rows = conn.execute(
-                "SELECT * FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?",
-                (now.timestamp(), limit),
+                "SELECT * FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id LIMIT ?",
+                (_ts(now), limit),
             ).fetchall()
         return [_job(r) for r in rows]
 
     def purge_job(self, job_id: str) -> None:
         with self._tx() as conn:
-            row = conn.execute("SELECT token_hash FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row and row["token_hash"]:
-                conn.execute("INSERT OR IGNORE INTO tombstones VALUES (?, ?)", (row["token_hash"], time.time()))
-            conn.execute("DELETE FROM links WHERE job_id = ?", (job_id,))
-            conn.execute("DELETE FROM notifications WHERE job_id = ?", (job_id,))
-            conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-        # Move the deletion out of the write-ahead log into the (securely overwritten) database file.
-        conn = self._local.conn
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._delete(conn, job_id)
+            self._local.purged = True
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -9,24 +9,39 @@ from typing import Protocol
 from shared.domain.model import Job, JobStatus, Link
 
 
+class JobExists(ValueError):
+    """add_job was given an id that is already taken."""
+
+
 class JobStore(Protocol):
     """Jobs, their links, the notification log and download-token tombstones.
 
     Every state change is a conditional write: it applies only if the job is still in one of the
     expected states, so that concurrent or repeated handlers cannot both win.
+
+    Times are kept to the millisecond: a job reads back with its datetimes truncated to whole
+    milliseconds (UTC), equal to what was written when they had no finer part.
+
+    Backstop: every record of a job goes by itself at `max(scheduled_at, expires_at) + retention`
+    (an adapter option, 7 days by default) even if purge_job is never called; from then on the job
+    reads as purged, and its token as tombstoned. Links and notification claims are kept at least
+    until the deadline in force when they were written.
     """
 
     def migrate(self) -> None:
         """Create the schema if missing; idempotent."""
 
     def add_job(self, job: Job) -> None:
-        """Insert a new job (its id is fresh)."""
+        """Insert a new job; raises JobExists if its id is taken."""
 
     def get_job(self, job_id: str) -> Job | None:
         """The job, or None if it never existed or has been purged."""
 
     def transition(self, job: Job, expected: Sequence[JobStatus]) -> bool:
-        """Write `job` (with its new status and fields) if the stored status is one of `expected`."""
+        """Write `job` (with its new status and fields) if the stored status is one of `expected`.
+
+        Every field is written except the progress counters, which only update_progress changes
+        (so a transition never rolls them back). False if the job is missing or in another state."""
 
     def update_progress(
         self,
@@ -58,13 +73,18 @@ class JobStore(Protocol):
         """True if a purged job once had this token (the link answers "Link has expired")."""
 
     def due_jobs(self, until: datetime, limit: int = 1000) -> list[Job]:
-        """Scheduled jobs whose time is at or before `until` (for the sweeper)."""
+        """Scheduled jobs whose time is at or before `until` (for the sweeper), oldest first.
+
+        `until` is about now: an adapter may look back no further than its retention before it
+        (older jobs are gone by the backstop anyway)."""
 
     def jobs_in(self, status: JobStatus, limit: int = 1000) -> list[Job]:
-        """Jobs currently in `status` (running/packaging for the stuck sweep, finished for expiry)."""
+        """Jobs currently in `status` (running/packaging for the stuck sweep, finished for expiry),
+        sorted by scheduled time; with more than `limit` of them, which ones come is unspecified."""
 
     def expired_jobs(self, now: datetime, limit: int = 1000) -> list[Job]:
-        """Finished jobs whose expiry time has passed and that still hold records."""
+        """Jobs whose expiry time has passed and that still hold records, soonest expired first
+        (looking back at most the adapter's retention before `now`, as due_jobs)."""
 
     def purge_job(self, job_id: str) -> None:
         """Delete every record of the job, the email address included; keep only a tombstone of

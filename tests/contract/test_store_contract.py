@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
-from shared.domain.model import JobStatus, Link, hash_token
+import pytest
+
+from shared.adapters.cassandra_cql import STATEMENTS
+from shared.adapters.cassandra_schema import TABLES, parse_cassandra_url, schema_statements
+from shared.domain.model import JobStatus, Link, Progress, hash_token
 from shared.ports import JobStore
-from tests.support import SettableClock, new_job
+from shared.ports.store import JobExists
+from tests.support import SettableClock, new_job, wait_until
+
+S = JobStatus
 
 clock = SettableClock()
 
@@ -102,3 +111,148 @@ def test_purge_leaves_only_the_token_tombstone(store: JobStore) -> None:
     assert store.job_for_token(hash_token("secret-token")) is None
     assert store.is_tombstoned(hash_token("secret-token"))
     assert store.claim_notification(job.id, "ready")  # the old claim went with the job
+
+
+def test_times_are_kept_to_the_millisecond(store: JobStore) -> None:
+    fine = clock.now + timedelta(microseconds=123_987)
+    job = new_job(lambda: fine, status=JobStatus.READY, expires_at=fine + timedelta(hours=1), download_token="t1")
+    store.add_job(job)
+    truncated = fine.replace(microsecond=123_000)
+    stored = store.get_job(job.id)
+    assert stored is not None
+    assert (stored.scheduled_at, stored.created_at, stored.expires_at) == (
+        truncated,
+        truncated,
+        truncated + timedelta(hours=1),
+    )
+    assert stored.scheduled_at.utcoffset() == timedelta(0)
+
+
+def test_an_id_is_taken_once(store: JobStore) -> None:
+    job = new_job(clock)
+    store.add_job(job)
+    with pytest.raises(JobExists):
+        store.add_job(replace(job, query="something else"))
+    assert store.get_job(job.id) == job
+
+
+def test_a_transition_writes_every_field_but_progress(store: JobStore) -> None:
+    job = new_job(clock, status=JobStatus.RUNNING, started_at=clock.now)
+    store.add_job(job)
+    store.update_progress(job.id, links_found=9)
+    failed = job.with_status(
+        JobStatus.FAILED, failure_reason="no images", finished_at=clock.now, expires_at=clock.now + timedelta(days=1)
+    )
+    assert store.transition(failed, [JobStatus.RUNNING, JobStatus.PACKAGING])
+    assert store.get_job(job.id) == replace(failed, progress=Progress(links_found=9))
+    assert not store.transition(failed.with_status(JobStatus.EXPIRED), [])
+    assert not store.transition(new_job(clock), [JobStatus.SCHEDULED])  # never added
+
+
+def test_only_one_of_many_concurrent_claims_of_an_email_wins(store: JobStore) -> None:
+    job = new_job(clock)
+    store.add_job(job)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: store.claim_notification(job.id, "ready"), range(16)))
+    assert results.count(True) == 1
+
+
+def test_due_and_expired_queries_across_bucket_boundaries(store: JobStore) -> None:
+    hour = clock.now.replace(minute=0, second=0, microsecond=0)
+    ms = timedelta(milliseconds=1)
+    until = hour + timedelta(hours=1) - ms  # the last millisecond of the hour
+    times = [hour - timedelta(days=3), hour - ms, hour, until, until + ms, until + timedelta(hours=2)]
+    scheduled = [new_job(lambda t=t: t) for t in times]  # type: ignore[misc]
+    finished = [
+        new_job(clock, status=JobStatus.READY, expires_at=t, download_token=f"token-{n}") for n, t in enumerate(times)
+    ]
+    for job in reversed(scheduled + finished):
+        store.add_job(job)
+    assert [j.id for j in store.due_jobs(until)] == [j.id for j in scheduled[:4]]
+    assert [j.id for j in store.due_jobs(until, limit=2)] == [j.id for j in scheduled[:2]]
+    assert [j.id for j in store.expired_jobs(until)] == [j.id for j in finished[:4]]
+    assert [j.id for j in store.expired_jobs(until, limit=3)] == [j.id for j in finished[:3]]
+
+    # A started job is no longer due; a later expiry moves a job out of the expired ones.
+    assert store.transition(scheduled[1].with_status(JobStatus.RUNNING), [JobStatus.SCHEDULED])
+    later = replace(finished[2], status=JobStatus.READY, expires_at=until + timedelta(days=1))
+    assert store.transition(later, [JobStatus.READY])
+    assert [j.id for j in store.due_jobs(until)] == [scheduled[n].id for n in (0, 2, 3)]
+    assert [j.id for j in store.expired_jobs(until)] == [finished[n].id for n in (0, 1, 3)]
+    assert [j.id for j in store.jobs_in(JobStatus.RUNNING)] == [scheduled[1].id]
+    assert [j.id for j in store.jobs_in(JobStatus.READY)] == [j.id for j in finished]
+
+
+def test_jobs_in_follows_every_transition(store: JobStore) -> None:
+    jobs = [new_job(clock, delay=-n) for n in range(5)]
+    for job in jobs:
+        store.add_job(job)
+    for job in jobs[:3]:
+        assert store.transition(job.with_status(JobStatus.RUNNING), [JobStatus.SCHEDULED])
+    assert store.transition(jobs[0].with_status(JobStatus.RUNNING).with_status(JobStatus.PACKAGING), [S.RUNNING])
+    assert [j.id for j in store.jobs_in(JobStatus.RUNNING)] == [jobs[2].id, jobs[1].id]
+    assert [j.id for j in store.jobs_in(JobStatus.PACKAGING)] == [jobs[0].id]
+    assert [j.id for j in store.jobs_in(JobStatus.SCHEDULED)] == [jobs[4].id, jobs[3].id]
+    assert [j.id for j in store.jobs_in(JobStatus.SCHEDULED, limit=1)] == [jobs[4].id]
+    store.purge_job(jobs[2].id)
+    assert [j.id for j in store.jobs_in(JobStatus.RUNNING)] == [jobs[1].id]
+
+
+def test_purging_a_job_without_a_token_or_a_missing_job_is_harmless(store: JobStore) -> None:
+    job = new_job(clock)
+    store.add_job(job)
+    store.purge_job(job.id)
+    store.purge_job("never-existed")
+    assert store.get_job(job.id) is None
+    assert store.due_jobs(until=clock.now + timedelta(minutes=1)) == []
+    assert store.jobs_in(JobStatus.SCHEDULED) == []
+
+
+@pytest.mark.store_options(retention=timedelta(seconds=1))
+def test_the_backstop_removes_every_record_of_a_job_nobody_purged(store: JobStore) -> None:
+    """With a one-second retention: the records outlive their first deadline when a transition
+    pushes it later (progress included), then go by themselves, leaving the token's tombstone."""
+    start = datetime.now(UTC)
+    job = new_job(lambda: start, status=JobStatus.PACKAGING, started_at=start)  # deadline: start + 1 s
+    store.add_job(job)
+    store.save_links(job.id, [Link(1, "http://127.0.0.1/1.jpg")])
+    store.update_progress(job.id, links_found=7, images_downloaded=5)
+    assert [j.id for j in store.jobs_in(JobStatus.PACKAGING)] == [job.id]
+    ready = job.with_status(JobStatus.READY, download_token="backstop-token", expires_at=start + timedelta(seconds=2))
+    assert store.transition(ready, [JobStatus.PACKAGING])  # deadline: start + 3 s
+    assert store.claim_notification(job.id, "ready")
+    token = hash_token("backstop-token")
+
+    # Past the first deadline (and the two seconds a Cassandra TTL may run over): still all there.
+    wait_until(lambda: datetime.now(UTC) >= start + timedelta(seconds=2, milliseconds=100), what="2.1 s")
+    kept = store.get_job(job.id)
+    assert kept is not None and kept.progress == Progress(links_found=7, images_downloaded=5)
+    assert store.job_for_token(token) == kept
+    assert not store.is_tombstoned(token)
+
+    wait_until(lambda: store.get_job(job.id) is None, timeout=10, what="the backstop")
+    assert datetime.now(UTC) >= start + timedelta(seconds=3)
+    assert store.job_for_token(token) is None
+    assert store.is_tombstoned(token)
+    assert store.jobs_in(JobStatus.READY) == []
+    assert store.expired_jobs(datetime.now(UTC)) == []
+    wait_until(lambda: store.get_links(job.id) == [], timeout=5, what="the links' TTL")
+    wait_until(lambda: store.claim_notification(job.id, "ready"), timeout=5, what="the claim's TTL")
+
+
+def test_cql_names_a_partition_key_and_never_filters() -> None:
+    """Every statement reads or writes the partitions of its keys: no ALLOW FILTERING, no index, no view."""
+    for name, text in STATEMENTS.items():
+        assert "ALLOW FILTERING" not in text.upper(), name
+        found = re.search(r"(?:FROM|INTO|UPDATE) \{ks\}\.(\w+)", text)
+        assert found, name
+        keys = TABLES[found.group(1)][2]
+        if text.startswith("INSERT"):
+            columns = re.search(r"\(([^)]*)\)", text)
+            assert columns and set(keys) <= {c.strip() for c in columns.group(1).split(",")}, name
+        else:
+            where = text.split(" WHERE ", 1)[1].split(" IF ", 1)[0]
+            assert all(re.search(rf"\b{key} = \?", where) for key in keys), name
+    ddl = " ".join(schema_statements(parse_cassandra_url("cassandra://127.0.0.1/imgjob"))).upper()
+    assert ddl.count("CREATE TABLE") == len(TABLES)
+    assert not re.search(r"CREATE (CUSTOM )?INDEX|MATERIALIZED VIEW|ALLOW FILTERING", ddl)

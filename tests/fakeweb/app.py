@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from tests.fakeweb import bing, images
+from tests.fakeweb import bing, duckduckgo, google, images
 
 
 def create_app() -> Flask:
     app = Flask("imgjob-fakeweb")
     app.register_blueprint(images.blueprint)
     app.register_blueprint(bing.blueprint)
+    app.register_blueprint(google.blueprint)
+    app.register_blueprint(duckduckgo.blueprint)
     return app

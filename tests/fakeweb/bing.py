@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from html import escape
+from typing import NoReturn
 from urllib.parse import quote, unquote, urlencode
 
 from flask import Blueprint, Response, abort, request
@@ -61,6 +63,48 @@ def _option_value(value: object) -> str:
     return str(value)
 
 
+def join_scenario(
+    required: Mapping[str, object], optional: Mapping[str, tuple[object, object]], image_options: Mapping[str, object]
+) -> str:
+    """`key=value,...` for a scenario path segment; the fake engines share this grammar.
+
+    `optional` maps each key to (value, default); values equal to their default are left out so the
+    URLs in logs stay short. Image options become `img.NAME=V`.
+    """
+    parts: dict[str, object] = dict(required)
+    parts |= {key: value for key, (value, default) in optional.items() if value != default}
+    parts |= {f"img.{name}": _option_value(value) for name, value in image_options.items()}
+    return ",".join(f"{key}={quote(str(value), safe='')}" for key, value in parts.items())
+
+
+def split_scenario(text: str, keys: Collection[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The engine's settings and the image options of a scenario segment; ValueError on a typo."""
+    values: dict[str, str] = {}
+    images: dict[str, str] = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"scenario item {item!r} is not key=value")
+        if key.startswith("img."):
+            images[key[len("img.") :]] = unquote(value)
+        elif key in keys:
+            values[key] = unquote(value)
+        else:
+            raise ValueError(f"unknown scenario key {key!r}")
+    ext = values.get("ext", "jpg")
+    if not ext.isalnum():
+        raise ValueError(f"bad extension {ext!r}")
+    return values, images
+
+
+def non_negative(values: Mapping[str, str], key: str, default: int) -> int:
+    return max(0, int(values.get(key, default)))
+
+
+def refuse_bad_scenario(exc: ValueError) -> NoReturn:
+    abort(Response(f"bad scenario: {exc}\n", status=400, mimetype="text/plain"))
+
+
 def encode_scenario(
     total: int = 60,
     captcha: bool | int = False,
@@ -71,8 +115,6 @@ def encode_scenario(
     **image_options: object,
 ) -> str:
     """The path segment that makes the fake engine behave as described (see the module docstring)."""
-    parts: dict[str, object] = {"total": total}
-    # Defaults are left out so the URLs in logs stay short.
     optional = {
         "captcha": (int(captcha), 0),
         "consent": (int(consent), 0),
@@ -80,34 +122,18 @@ def encode_scenario(
         "ext": (ext, "jpg"),
         "delay_ms": (delay_ms, 0),
     }
-    parts |= {key: value for key, (value, default) in optional.items() if value != default}
-    parts |= {f"img.{name}": _option_value(value) for name, value in image_options.items()}
-    return ",".join(f"{key}={quote(str(value), safe='')}" for key, value in parts.items())
+    return join_scenario({"total": total}, optional, image_options)
 
 
 def decode_scenario(text: str) -> Scenario:
-    values: dict[str, str] = {}
-    images: dict[str, str] = {}
-    for item in filter(None, text.split(",")):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"scenario item {item!r} is not key=value")
-        if key.startswith("img."):
-            images[key[len("img.") :]] = unquote(value)
-        elif key in ("total", "captcha", "consent", "overlap", "ext", "delay_ms"):
-            values[key] = unquote(value)
-        else:
-            raise ValueError(f"unknown scenario key {key!r}")
-    ext = values.get("ext", "jpg")
-    if not ext.isalnum():
-        raise ValueError(f"bad extension {ext!r}")
+    values, images = split_scenario(text, ("total", "captcha", "consent", "overlap", "ext", "delay_ms"))
     return Scenario(
-        total=max(0, int(values.get("total", 60))),
-        captcha=max(0, int(values.get("captcha", 0))),
+        total=non_negative(values, "total", 60),
+        captcha=non_negative(values, "captcha", 0),
         consent=values.get("consent", "0") not in ("", "0"),
-        overlap=max(0, int(values.get("overlap", 0))),
-        ext=ext,
-        delay_ms=max(0, int(values.get("delay_ms", 0))),
+        overlap=non_negative(values, "overlap", 0),
+        ext=values.get("ext", "jpg"),
+        delay_ms=non_negative(values, "delay_ms", 0),
         image_options=images,
     )
 
@@ -116,7 +142,7 @@ def _scenario(text: str) -> Scenario:
     try:
         return decode_scenario(text)
     except ValueError as exc:
-        abort(Response(f"bad scenario: {exc}\n", status=400, mimetype="text/plain"))
+        refuse_bad_scenario(exc)
 
 
 def _int_arg(name: str, default: int) -> int:

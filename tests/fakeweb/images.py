@@ -53,17 +53,28 @@ WRONG_TYPE_BODY = b"<!doctype html><html><head><title>Not here</title></head><bo
 
 @lru_cache(maxsize=512)
 def render(n: int, ext: str, size: int = 200) -> bytes:
-    """Image number n: a colour from n, stripes whose width and angle depend on n, and n written on it."""
+    """Image number n: a colour ramp, large shapes and a comb placed by n, and n written on it.
+
+    Every feature scales with `size`, so one n at two sizes or in two formats is the same picture
+    to a perceptual hash, while two n are different pictures to it.
+    """
+    rng = random.Random(n)
     hue = (n * 0.6180339887) % 1.0
-    red, green, blue = (int(c * 255) for c in colorsys.hsv_to_rgb(hue, 0.65, 0.9))
-    image = Image.new("RGB", (size, size), (red, green, blue))
+    tint = colorsys.hsv_to_rgb(hue, 0.65, 0.9)
+    ramp = Image.linear_gradient("L").rotate(rng.choice((0, 90, 180, 270))).resize((size, size))
+    image = Image.merge("RGB", [ramp.point(lambda v, c=c: int(v * (0.35 + 0.65 * c))) for c in tint])
     draw = ImageDraw.Draw(image)
-    step = 6 + n % 17
-    shade = (255 - red, 255 - green, 255 - blue)
-    for offset in range(-size, size, step * 2):
-        draw.line([(offset, 0), (offset + size // (1 + n % 3), size)], fill=shade, width=max(1, step // 2))
-    draw.rectangle([size // 4, size // 4, size * 3 // 4, size * 3 // 4], fill=(red // 2, green // 2, blue // 2))
-    draw.text((size // 4 + 4, size // 4 + 4), str(n), fill=(255, 255, 255))
+    for _ in range(6):
+        left, top = rng.uniform(-0.15, 0.75) * size, rng.uniform(-0.15, 0.75) * size
+        width, height = rng.uniform(0.2, 0.45) * size, rng.uniform(0.2, 0.45) * size
+        grey = rng.choice((0, 30, 225, 255))
+        fill = tuple(min(255, max(0, grey + rng.randint(-25, 25))) for _ in range(3))
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape([left, top, left + width, top + height], fill=fill)
+    step = max(2, size * (2 + n % 5) // 100)
+    for offset in range(0, size, step * 4):
+        draw.line([(offset, 0), (offset, size // 6)], fill=(255, 255, 255), width=max(1, step // 2))
+    draw.text((size // 2, size // 2), str(n), fill=(255, 255, 255))
     out = io.BytesIO()
     image_to_save = image.convert("P", palette=Image.Palette.ADAPTIVE) if ext == "gif" else image
     image_to_save.save(out, _PIL_FORMATS[ext], **({"quality": 90} if ext in ("jpg", "webp") else {}))

@@ -7,6 +7,7 @@ from types import TracebackType
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from tests.fakeweb import duckduckgo, google
 from tests.fakeweb.app import create_app
 from tests.fakeweb.bing import encode_scenario
 
@@ -38,6 +39,35 @@ class FakeWeb:
         """The base URL of a fake Bing with this behaviour (see tests/fakeweb/bing.py), for IMGJOB_BING_URL."""
         scenario = encode_scenario(total, captcha, consent, overlap, ext, delay_ms, **image_options)
         return f"{self.url}/bing/{scenario}"
+
+    def google_url(
+        self,
+        total: int = 60,
+        batch: int = 100,
+        more_every: int = 300,
+        captcha: bool | int = False,
+        consent: bool | str = False,
+        ext: str = "jpg",
+        delay_ms: int = 0,
+        **image_options: object,
+    ) -> str:
+        """The base URL of a fake Google with this behaviour (see tests/fakeweb/google.py), for IMGJOB_GOOGLE_URL."""
+        scenario = google.encode_scenario(total, batch, more_every, captcha, consent, ext, delay_ms, **image_options)
+        return f"{self.url}/google/{scenario}"
+
+    def duckduckgo_url(
+        self,
+        total: int = 60,
+        page: int = 100,
+        captcha: bool | int = False,
+        consent: bool | str = False,
+        ext: str = "jpg",
+        delay_ms: int = 0,
+        **image_options: object,
+    ) -> str:
+        """The base URL of a fake DuckDuckGo (see tests/fakeweb/duckduckgo.py), for IMGJOB_DUCKDUCKGO_URL."""
+        scenario = duckduckgo.encode_scenario(total, page, captcha, consent, ext, delay_ms, **image_options)
+        return f"{self.url}/duckduckgo/{scenario}"
 
     def start(self) -> FakeWeb:
         self._server = make_server(self._host, self._port, create_app(), threaded=True)

@@ -32,7 +32,7 @@ def test_healthz_and_readyz(client: FlaskClient) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.get_json()["checks"] == {"store": "ok", "blobs": "ok"}
+    assert ready.get_json()["checks"] == {"store": "ok", "blobs": "ok", "bus": "ok"}
 
 
 def test_readyz_is_503_when_the_store_cannot_be_opened(tmp_path: Path) -> None:

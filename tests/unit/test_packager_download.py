@@ -208,3 +208,28 @@ def test_concurrency_is_bounded_per_host() -> None:
     assert stats["requests"] == 12
     assert stats["max_in_flight"] == 3
     assert downloader.fetcher._hosts == {}, "per-host slots are dropped once unused"
+
+
+def test_connect_timeout() -> None:
+    # A listening socket that never accepts, its one-place backlog already taken: the kernel drops
+    # further handshakes, so connecting hangs until the client gives up, as with a black-holed host.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        downloader = Downloader(OPEN, Limits(connect_timeout=0.3, read_timeout=10, retries=0))
+        started = time.monotonic()
+        with pytest.raises(FetchFailed, match=r"^timed out$"):
+            downloader.fetcher.fetch(f"http://127.0.0.1:{port}/img/1.jpg")
+        assert time.monotonic() - started < 3.0
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()

@@ -11,8 +11,10 @@ import time
 import uuid
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -61,16 +63,21 @@ def web() -> Iterator[FakeWeb]:
         yield server
 
 
-@pytest.fixture
-def adapters(tmp_path: Path) -> Iterator[Adapters]:
+def _settings(tmp_path: Path, **changes: Any) -> Settings:
     settings = Settings(
         store_url=f"sqlite:///{tmp_path}/s.sqlite3",
         blob_url=f"file:{tmp_path}/blobs",
         mail_outbox=str(tmp_path / "outbox"),
         allow_private_networks=True,
         max_image_bytes=CAP_KB * 1024,
+        secret_key="test",
     )
-    built = bootstrap(settings)
+    return replace(settings, **changes)
+
+
+@pytest.fixture
+def adapters(tmp_path: Path) -> Iterator[Adapters]:
+    built = bootstrap(_settings(tmp_path))
     migrate(built)
     yield built
     built.close()
@@ -275,3 +282,75 @@ def test_forty_slow_images_download_concurrently(web: FakeWeb, adapters: Adapter
     assert done.progress.images_downloaded == 40
     # Sequentially this is 40 x 0.2 s = 8 s; 8 per host in parallel makes it about 1 s.
     assert elapsed < 4.0, f"took {elapsed:.2f} s"
+
+
+def _variants(base: str) -> tuple[list[str], dict[int, int]]:
+    """Ten pictures, and copies of three of them resized or re-encoded: link position -> original's."""
+    urls = [f"{base}/img/{n}.jpg" for n in range(1, 11)]
+    copies = {11: 2, 12: 5, 13: 2, 14: 9}
+    urls += [f"{base}/img/2.png?size=300", f"{base}/img/5.webp", f"{base}/img/2.jpg?pad_kb=30", f"{base}/img/9.gif"]
+    return urls, copies
+
+
+def test_near_duplicates_are_kept_unless_asked_for(web: FakeWeb, adapters: Adapters) -> None:
+    urls, _ = _variants(web.url)
+    job = _packaging_job(adapters, urls)
+    [handler] = build_service(adapters).handlers.values()
+    handler(Event(JOB_LINKS_COLLECTED, job.id))
+    archive = zipfile.ZipFile(io.BytesIO(_read_zip(adapters, job)))
+    manifest = json.loads(archive.read("manifest.json"))
+    assert len(manifest["images"]) == 14 and manifest["duplicates"] == []
+
+
+def test_near_duplicates_are_dropped_when_asked_for(web: FakeWeb, tmp_path: Path) -> None:
+    built = bootstrap(_settings(tmp_path, near_duplicates=True))
+    migrate(built)
+    try:
+        urls, copies = _variants(web.url)
+        job = _packaging_job(built, urls)
+        [handler] = build_service(built).handlers.values()
+        handler(Event(JOB_LINKS_COLLECTED, job.id))
+        done = built.store.get_job(job.id)
+        assert done is not None and done.status is JobStatus.READY
+        archive = zipfile.ZipFile(io.BytesIO(_read_zip(built, job)))
+    finally:
+        built.close()
+    manifest = json.loads(archive.read("manifest.json"))
+    assert [entry["link_position"] for entry in manifest["images"]] == list(range(1, 11))
+    assert archive.namelist() == [f"{n:04d}.jpg" for n in range(1, 11)] + ["manifest.csv", "manifest.json"]
+    found = {d["link_position"]: (d["same_as"], d["distance"]) for d in manifest["duplicates"]}
+    assert {position: same_as for position, (same_as, _) in found.items()} == {
+        position: f"{original:04d}.jpg" for position, original in copies.items()
+    }
+    assert all(0 <= d <= 8 for _, d in found.values())
+    assert found[13][1] == 0, "a padded copy has the very same pixels"
+    assert (done.progress.images_downloaded, done.progress.images_failed) == (10, 0)
+    assert done.progress.bytes_downloaded == sum(entry["bytes"] for entry in manifest["images"])
+    rows = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode("utf-8-sig"))))
+    assert rows[10]["status"] == "duplicate"
+    assert rows[10]["reason"] == f"looks like 0002.jpg (perceptual distance {found[11][1]} of 64)"
+
+
+def test_progress_is_written_while_downloading(web: FakeWeb, adapters: Adapters) -> None:
+    # 24 images, 4 at a time, 300 ms each: about 1.8 s, long enough to watch the counters move.
+    urls = [f"{web.url}/img/{n}.png?latency_ms=300" for n in range(1, 21)]
+    urls += [f"{web.url}/img/{n}.png?latency_ms=300&status=404" for n in range(21, 25)]
+    job = _packaging_job(adapters, urls)
+    downloader_settings = replace(adapters.settings, download_per_host=4)
+    service = build_service(replace(adapters, settings=downloader_settings))
+    [handler] = service.handlers.values()
+    worker = threading.Thread(target=handler, args=(Event(JOB_LINKS_COLLECTED, job.id),))
+    worker.start()
+    seen: list[tuple[JobStatus, int, int, int]] = []
+    while worker.is_alive():
+        current = adapters.store.get_job(job.id)
+        assert current is not None
+        progress = current.progress
+        seen.append((current.status, progress.images_downloaded, progress.images_failed, progress.bytes_downloaded))
+        worker.join(timeout=0.05)
+    during = [(d, f, b) for status, d, f, b in seen if status is JobStatus.PACKAGING]
+    assert any(0 < d < 20 and b > 0 for d, _, b in during), f"no partial progress seen: {sorted(set(seen))}"
+    assert [d for d, _, _ in during] == sorted(d for d, _, _ in during), "the counters never go backwards"
+    done = adapters.store.get_job(job.id)
+    assert done is not None and done.status is JobStatus.READY
+    assert (done.progress.images_downloaded, done.progress.images_failed) == (20, 4)

@@ -145,13 +145,18 @@ def test_extract_command_refuses_a_blocked_page_naming_the_reason(tmp_path: Path
     assert words in err and str(saved) in err
 
 
-def test_extract_command_refuses_unknown_and_unsupported_providers() -> None:
+def test_extract_command_refuses_an_unknown_provider() -> None:
     status, out, err = run_extract("altavista", BING_FIXTURE)
     assert (status, out) == (2, "")
-    assert "unknown provider 'altavista'" in err
-    status, out, err = run_extract("google", BING_FIXTURE)
-    assert (status, out) == (2, "")
-    assert "not supported yet" in err
+    assert "unknown provider 'altavista' (choose from google, bing, duckduckgo)" in err
+
+
+@pytest.mark.parametrize("provider", ["google", "duckduckgo"])
+def test_another_engines_page_holds_no_results_for_a_provider(provider: str) -> None:
+    # The Bing page is a results page, not a block: nothing found, and said so.
+    status, out, err = run_extract(provider, BING_FIXTURE)
+    assert (status, out) == (1, "")
+    assert f"no {provider} image results" in err
 
 
 def test_extract_command_reports_a_missing_file_and_an_empty_page(tmp_path: Path) -> None:

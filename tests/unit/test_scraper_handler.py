@@ -23,11 +23,12 @@ def clock() -> SettableClock:
 
 
 def make_adapters(tmp_path: Path, clock: SettableClock, providers: tuple[str, ...]) -> Adapters:
-    # A browser that cannot start: these paths must never open one.
+    # A browser that cannot start and no engine addresses: these paths must never open one.
     return embedded_adapters(
         tmp_path,
         clock=clock,
         search_providers=providers,
+        search_urls={},
         chromium_path=str(tmp_path / "no-chromium"),
         chromedriver_path=str(tmp_path / "no-chromedriver"),
     )
@@ -93,7 +94,7 @@ def test_no_usable_provider_fails_the_job_without_opening_a_browser(
     stored = adapters.store.get_job(job.id)
     assert stored is not None and stored.status is JobStatus.FAILED
     assert stored.failure_reason == (
-        "no usable search provider (google: not available yet; altavista: unknown search provider)"
+        "no usable search provider (google: no base URL configured; altavista: unknown search provider)"
     )
     assert event.payload["reason"] == stored.failure_reason
 
@@ -105,11 +106,13 @@ def test_the_service_consumes_the_scraper_queue(adapters: Adapters) -> None:
 
 
 def test_plan_keeps_the_settings_order_and_says_why_a_provider_is_unusable() -> None:
-    attempts = plan(("google", "bing", "duckduckgo"), {"bing": "http://127.0.0.1:1/bing/total=1"})
+    urls = {name: f"http://127.0.0.1:1/{name}/total=1" for name in ("google", "bing", "duckduckgo")}
+    attempts = plan(("duckduckgo", "bing", "altavista", "google"), urls)
     assert [(a.name, type(a.provider).__name__, a.unavailable) for a in attempts] == [
-        ("google", "NoneType", "not available yet"),
+        ("duckduckgo", "DuckDuckGoProvider", ""),
         ("bing", "BingProvider", ""),
-        ("duckduckgo", "NoneType", "not available yet"),
+        ("altavista", "NoneType", "unknown search provider"),
+        ("google", "GoogleProvider", ""),
     ]
     assert plan(("bing",), {})[0].unavailable == "no base URL configured"
 
@@ -121,6 +124,15 @@ def test_notes_explain_a_shortfall() -> None:
     blocked = Collection(links, [Outcome("bing", "blocked by a CAPTCHA page after 37 links", 37, stopped=True)])
     assert blocked.note(50) == "found 37 of 50 requested: bing: blocked by a CAPTCHA page after 37 links"
     assert Collection(links, [Outcome("bing", "found 37", 37)]).note(37) == "found 37 of 37 requested (bing)"
+    skipped = Collection(
+        links,
+        [
+            Outcome("google", "blocked by a consent wall", stopped=True),
+            Outcome("duckduckgo", "not available yet"),
+            Outcome("bing", "found 37", 37),
+        ],
+    )
+    assert skipped.note(37) == "found 37 of 37 requested (bing; google: blocked by a consent wall)"
 
 
 def test_bing_requests_the_real_engine_paths_under_its_base_url() -> None:

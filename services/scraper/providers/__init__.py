@@ -8,12 +8,25 @@ from services.scraper.providers.base import FoundImage, ProviderResult, SearchPr
 from services.scraper.providers.bing import BingProvider
 from services.scraper.providers.bing_parse import parse_bing_results
 from services.scraper.providers.blocks import ProviderBlocked, detect_block
+from services.scraper.providers.duckduckgo import DuckDuckGoProvider
+from services.scraper.providers.duckduckgo_parse import parse_duckduckgo_results
+from services.scraper.providers.google import GoogleProvider
+from services.scraper.providers.google_parse import parse_google_results
 
-# Engines the settings may name; those without an implementation yet are reported as unavailable.
+# Engines the settings may name; one without an implementation would be reported as unavailable.
 KNOWN_PROVIDERS = ("google", "bing", "duckduckgo")
 
-_FACTORIES: dict[str, Callable[[str], SearchProvider]] = {"bing": BingProvider}
-PARSERS: dict[str, Callable[[str], list[FoundImage]]] = {"bing": parse_bing_results}
+_FACTORIES: dict[str, Callable[[str], SearchProvider]] = {
+    "google": GoogleProvider,
+    "bing": BingProvider,
+    "duckduckgo": DuckDuckGoProvider,
+}
+# Each reads a saved page (or, for duckduckgo, a saved i.js answer) into its results, in page order.
+PARSERS: dict[str, Callable[[str], list[FoundImage]]] = {
+    "google": parse_google_results,
+    "bing": parse_bing_results,
+    "duckduckgo": parse_duckduckgo_results,
+}
 
 
 class ProviderUnavailable(LookupError):

@@ -15,12 +15,24 @@ from urllib.parse import urlsplit
 CAPTCHA = "blocked by a CAPTCHA page"
 UNUSUAL_TRAFFIC = 'blocked by an "unusual traffic" page'
 CONSENT = "blocked by a consent wall"
+# An answer that is neither results nor a page we recognise, where the engine's own JSON was expected.
+REFUSED = "blocked: the engine refused the results request"
 
 # Text never rendered, so never evidence of what the person would see.
 _INVISIBLE = frozenset({"script", "style", "noscript", "template"})
 _CAPTCHA_WIDGETS = ("recaptcha", "hcaptcha", "turnstile", "arkoselabs", "funcaptcha", "captcha")
-_CAPTCHA_TEXT = ("captcha", "verify you are a human", "verify that you are a human", "are you a robot", "not a robot")
+_CAPTCHA_TEXT = (
+    "captcha",
+    "verify you are a human",
+    "verify that you are a human",
+    "are you a robot",
+    "not a robot",
+    # DuckDuckGo's anomaly page.
+    "bots use duckduckgo too",
+    "made by a human",
+)
 _TRAFFIC_TEXT = ("unusual traffic", "automated queries", "suspicious activity from your")
+_WORD_CAPTCHA = re.compile(r"[a-z_.-]*captcha[a-z_.-]*")
 _CONSENT_TEXT = ("before you continue", "we value your privacy", "consent to cookies", "cookie consent")
 
 
@@ -76,22 +88,27 @@ def _contains(haystack: str, needles: tuple[str, ...]) -> bool:
     return any(needle in haystack for needle in needles)
 
 
-def _by_url(url: str) -> str | None:
+def block_by_url(url: str) -> str | None:
+    """The block an address alone gives away (Google's `/sorry/`, `consent.` hosts), or None.
+
+    Judged by whole path segments (`/sorry/index`, `/showcaptcha`, `/consent/ml`), so a query or a
+    segment that merely mentions a word (`/q=captcha`) is not taken for a block.
+    """
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    path = parts.path.lower()
-    if "/sorry/" in path + "/":
+    segments = parts.path.lower().split("/")
+    if "sorry" in segments:
         return UNUSUAL_TRAFFIC
-    if "captcha" in path or "/challenge" in path:
+    if "challenge" in segments or any(_WORD_CAPTCHA.fullmatch(segment) for segment in segments):
         return CAPTCHA
-    if host.startswith("consent.") or "/consent" in path:
+    if host.startswith("consent.") or "consent" in segments:
         return CONSENT
     return None
 
 
 def detect_block(url: str, html: str) -> str | None:
     """Why this page is a block rather than results, or None if it does not look like one."""
-    reason = _by_url(url)
+    reason = block_by_url(url)
     if reason:
         return reason
     scan = _scan(html)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shared.adapters.browsers import GridBrowser, LocalChromium
+from shared.adapters.cassandra_store import CassandraJobStore
 from shared.adapters.file_blobs import FileBlobStore, file_path
 from shared.adapters.mailers import OutboxMailer, SmtpMailer
 from shared.adapters.memory_bus import MemoryBus
@@ -55,7 +56,11 @@ def build_bus(settings: Settings) -> MessageBus:
 def build_store(settings: Settings) -> JobStore:
     if settings.store_url.startswith("sqlite:"):
         return SqliteJobStore(sqlite_path(settings.store_url))
-    raise UnsupportedSetting(f"IMGJOB_STORE_URL: no adapter for {settings.store_url!r} (use sqlite:///path)")
+    if settings.store_url.startswith("cassandra://"):
+        return CassandraJobStore(settings.store_url)
+    raise UnsupportedSetting(
+        f"IMGJOB_STORE_URL: no adapter for {settings.store_url!r} (use sqlite:///path or cassandra://host/keyspace)"
+    )
 
 
 def build_blobs(settings: Settings) -> BlobStore:

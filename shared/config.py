@@ -44,7 +44,7 @@ class Settings:
     stuck_after: int = 3600
     sweep_interval: float = 30.0
     max_deliveries: int = 5
-    download_concurrency: int = 32
+    download_concurrency: int = 64
     download_per_host: int = 8
     max_image_bytes: int = 25 * 1024 * 1024
     # Drop images that look like an earlier one (perceptual hash within this many bits of 64).

@@ -44,6 +44,8 @@ commitlog_sync: periodic
 commitlog_sync_period: 10000ms
 authenticator: AllowAllAuthenticator
 authorizer: AllowAllAuthorizer
+# Test keyspaces come and go; a snapshot of each dropped one would only fill the disk.
+auto_snapshot: false
 disk_failure_policy: stop
 commit_failure_policy: stop
 # A test node: small caches, and tombstones of purged jobs compacted away quickly.
@@ -59,7 +61,7 @@ up() {
     command -v java >/dev/null || apt_install openjdk-17-jre-headless
     command -v mvn >/dev/null || apt_install maven
     local classpath
-    classpath=$(maven_classpath "$HERE/pom.xml" "$CACHE_DIR/cassandra-5.0.9")
+    classpath=$(maven_classpath "$HERE/pom.xml" cassandra-5.0.9)
     write_config
     mapfile -t module_flags < <(grep -v '^#' "$HERE/jvm17.options" | grep -v '^$')
     log "starting cassandra on 127.0.0.1:$PORT (heap $HEAP)"

@@ -14,7 +14,7 @@ up() {
     command -v java >/dev/null || apt_install openjdk-17-jre-headless
     command -v mvn >/dev/null || apt_install maven
     local classpath
-    classpath=$(maven_classpath "$HERE/pom.xml" "$CACHE_DIR/selenium-grid-4.41.0")
+    classpath=$(maven_classpath "$HERE/pom.xml" selenium-grid-4.41.0)
     mkdir -p "$DIR"
     # Chromium in a closed network: the same flags as the local browser adapter, set on the node so that
     # every session gets them whatever the client asks for.

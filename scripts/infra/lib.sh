@@ -62,13 +62,16 @@ stop_daemon() {
     log "$1 stopped"
 }
 
-# maven_classpath POM DIR : resolve POM's dependencies into DIR (cached) and print the classpath.
+# maven_classpath POM NAME : resolve POM's dependencies into the cache (once per POM content) and print
+# the classpath.
 maven_classpath() {
-    local pom=$1 dir=$2
-    if [ ! -f "$dir/.complete" ] || [ "$pom" -nt "$dir/.complete" ]; then
+    local pom=$1 dir
+    dir=$CACHE_DIR/$2-$(sha256sum "$pom" | cut -c1-12)
+    if [ ! -f "$dir/.complete" ]; then
         log "resolving $(basename "$(dirname "$pom")") jars from Maven Central into $dir"
         rm -rf "$dir" && mkdir -p "$dir"
-        mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DoutputDirectory="$dir" >&2 \
+        mvn -q -B -Dstyle.color=never ${IMGJOB_MAVEN_REPO:+-Dmaven.repo.local="$IMGJOB_MAVEN_REPO"} \
+            -f "$pom" dependency:copy-dependencies -DoutputDirectory="$dir" >&2 \
             || die "mvn could not resolve $pom"
         touch "$dir/.complete"
     fi

@@ -3,7 +3,7 @@
 source "$(dirname "$0")/lib.sh"
 DIR=$INFRA_DIR/rabbitmq
 PORT=${IMGJOB_RABBITMQ_PORT:-5672}
-export RABBITMQ_NODENAME=imgjob@localhost
+export RABBITMQ_NODENAME=imgjob-$PORT@localhost
 export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
 export RABBITMQ_NODE_PORT=$PORT
 export RABBITMQ_DIST_PORT=$((PORT + 20000))

@@ -16,7 +16,7 @@ up() {
     if port_open "$PORT" && smtp_ready; then log "smtp already answers on 127.0.0.1:$PORT"; return 0; fi
     [ -x "$VENV_BIN/python" ] || die "no .venv: run make install first"
     "$VENV_BIN/python" -c "import aiosmtpd" 2>/dev/null || "$VENV_BIN/pip" install -q aiosmtpd
-    mkdir -p "$DIR/maildir"
+    mkdir -p "$DIR/maildir/cur" "$DIR/maildir/new" "$DIR/maildir/tmp"
     log "starting smtp capture on 127.0.0.1:$PORT"
     start_daemon smtp "$DIR/smtp.log" "$VENV_BIN/python" -m aiosmtpd -n -l "127.0.0.1:$PORT" \
         -c aiosmtpd.handlers.Mailbox "$DIR/maildir"

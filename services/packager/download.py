@@ -1,8 +1,15 @@
-"""Concurrent downloads: a bounded pool of workers, a bound per host, one pooled, guarded Session.
+"""Concurrent downloads: a bounded pool of workers, a bound per host, pooled and guarded connections.
 
-Each worker fetches a link to a temporary file, verifies it is an image, hands it to `keep` (which
-stores it in object storage) and deletes the temporary file, so a job's memory stays flat however
-many images it has. A failure is an outcome with a short reason, never an exception: the job goes on.
+Each download worker streams a link to a temporary file, has one of a few check workers verify it is
+an image, hands it to `keep` (which stores it in object storage) and deletes the temporary file.
+
+Memory stays flat however many images a job has. Downloading holds no more than a socket buffer per
+worker, so there can be many download workers. Checking may hold a good part of an image (Pillow reads
+some formats' metadata, or a whole WebP, into memory), so only the few check threads ever do it, which
+also keeps the malloc arenas that hold on to freed buffers few. Storing may buffer up to a part of an
+image (an S3 upload does), so uploads at once are bounded by a budget of bytes: many small images
+upload together, few large ones. A failure is an outcome with a short reason, never an exception:
+the job goes on.
 """
 
 from __future__ import annotations
@@ -14,8 +21,9 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.packager.budget import ByteBudget
 from services.packager.fetch import Fetched, Fetcher, FetchFailed, Limits
-from services.packager.guard import AddressPolicy, guarded_session
+from services.packager.guard import AddressPolicy, guarded_pool
 from services.packager.similar import perceptual_hash
 from services.packager.verify import MAX_PIXELS, ImageInfo, NotAnImage, inspect_image
 from shared.config import Settings
@@ -58,6 +66,9 @@ class FailedImage:
 Outcome = StoredImage | FailedImage
 Keep = Callable[[Downloaded], StoredImage]
 
+# What one upload may buffer at most: a multipart upload's part (the S3 adapter's is 8 MB).
+UPLOAD_BUFFER = 8 * 1024 * 1024
+
 
 class Downloader:
     """One per process: its Session and per-host bounds are shared by every job it runs."""
@@ -66,27 +77,27 @@ class Downloader:
         self,
         policy: AddressPolicy,
         limits: Limits | None = None,
-        concurrency: int = 32,
+        concurrency: int = 64,
         per_host: int = 8,
         max_pixels: int = MAX_PIXELS,
         temp_dir: Path | None = None,
         near_duplicates: bool = False,
-        store_concurrency: int = 4,
-        inspect_concurrency: int = 4,
+        check_workers: int = 4,
+        store_budget: int = 16 * 1024 * 1024,
     ) -> None:
         self.limits = limits or Limits()
         self.concurrency = max(1, concurrency)
         self.max_pixels = max_pixels
         self.near_duplicates = near_duplicates
-        # Uploads to S3 buffer up to a part (8 MB) each, so only a few run at once: memory stays
-        # flat whatever the download concurrency; a local copy or a loopback upload is quick anyway.
-        self._store_slots = threading.BoundedSemaphore(max(1, store_concurrency))
-        # Pillow may read a header's metadata (JPEG APP segments, a PNG chunk, a whole WebP) into
-        # memory while checking it; it is CPU work under the GIL anyway, so a few at once suffice.
-        self._inspect_slots = threading.BoundedSemaphore(max(1, inspect_concurrency))
+        # Both per process, not per job, so the bounds hold across the jobs this packager runs at once.
+        # Checking is CPU work under the GIL: a few threads suffice.
+        self._store_budget = ByteBudget(store_budget)
+        self._check_workers = max(1, check_workers)
+        self._checker: ThreadPoolExecutor | None = None
+        self._checker_lock = threading.Lock()
         # Pool per host sized to the per-host bound, so every allowed connection can be kept alive.
-        session = guarded_session(policy, pool_connections=max(16, self.concurrency), pool_maxsize=max(1, per_host))
-        self.fetcher = Fetcher(session, self.limits, per_host=max(1, per_host), temp_dir=temp_dir)
+        pool = guarded_pool(policy, num_pools=max(16, self.concurrency), maxsize=max(1, per_host))
+        self.fetcher = Fetcher(pool, self.limits, per_host=max(1, per_host), temp_dir=temp_dir)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Downloader:
@@ -119,17 +130,30 @@ class Downloader:
             log.info("image %s failed: %s", link.url, exc.reason)
             return FailedImage(link, exc.reason)
         try:
-            with self._inspect_slots:
-                info = inspect_image(fetched.path, self.max_pixels)
-                phash = self._phash(fetched.path) if self.near_duplicates else None
-            image = Downloaded(link, fetched, info, phash)
-            with self._store_slots:
-                return keep(image)
+            # Waiting here is the back-pressure that keeps temporary files from piling up on disk
+            # when checking falls behind downloading.
+            checked = self._checks().submit(self._check, link, fetched).result()
+            if isinstance(checked, FailedImage):
+                return checked
+            with self._store_budget.hold(min(fetched.size, UPLOAD_BUFFER)):
+                return keep(checked)
+        finally:
+            fetched.path.unlink(missing_ok=True)
+
+    def _checks(self) -> ThreadPoolExecutor:
+        with self._checker_lock:
+            if self._checker is None:
+                self._checker = ThreadPoolExecutor(self._check_workers, thread_name_prefix="check")
+            return self._checker
+
+    def _check(self, link: Link, fetched: Fetched) -> Downloaded | FailedImage:
+        try:
+            info = inspect_image(fetched.path, self.max_pixels)
         except NotAnImage as exc:
             log.info("image %s rejected: %s", link.url, exc)
             return FailedImage(link, str(exc))
-        finally:
-            fetched.path.unlink(missing_ok=True)
+        phash = self._phash(fetched.path) if self.near_duplicates else None
+        return Downloaded(link, fetched, info, phash)
 
     @staticmethod
     def _phash(path: Path) -> int | None:

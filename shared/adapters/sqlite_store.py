@@ -16,118 +16,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shared.adapters.store_rules import (
-    DEFAULT_RETENTION,
-    DEFAULT_TOMBSTONE_TTL,
-    from_ms,
-    purge_deadline_ms,
-    to_ms,
-)
-from shared.domain.model import Job, JobStatus, Link, Progress, hash_token
+from shared.adapters.sqlite_schema import INDEXES, SCHEMA, WRITTEN_COLUMNS, job_from_row, ts
+from shared.adapters.store_rules import DEFAULT_RETENTION, DEFAULT_TOMBSTONE_TTL, purge_deadline_ms
+from shared.domain.model import Job, JobStatus, Link, hash_token
 from shared.ports.store import JobExists
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    query TEXT NOT NULL,
-    email TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    scheduled_at REAL NOT NULL,
-    timezone TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    status TEXT NOT NULL,
-    links_found INTEGER NOT NULL DEFAULT 0,
-    images_downloaded INTEGER NOT NULL DEFAULT 0,
-    images_failed INTEGER NOT NULL DEFAULT 0,
-    bytes_downloaded INTEGER NOT NULL DEFAULT 0,
-    started_at REAL,
-    finished_at REAL,
-    download_token TEXT,
-    token_hash TEXT UNIQUE,
-    expires_at REAL,
-    zip_bytes INTEGER NOT NULL DEFAULT 0,
-    failure_reason TEXT,
-    note TEXT,
-    purge_after REAL
-);
-CREATE INDEX IF NOT EXISTS jobs_by_status_time ON jobs (status, scheduled_at);
-CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs (expires_at);
-CREATE TABLE IF NOT EXISTS links (
-    job_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    url TEXT NOT NULL,
-    page_url TEXT,
-    provider TEXT NOT NULL,
-    width INTEGER,
-    height INTEGER,
-    PRIMARY KEY (job_id, position)
-);
-CREATE TABLE IF NOT EXISTS notifications (
-    job_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    claimed_at REAL NOT NULL,
-    PRIMARY KEY (job_id, kind)
-);
-CREATE TABLE IF NOT EXISTS tombstones (
-    token_hash TEXT PRIMARY KEY,
-    purged_at REAL NOT NULL
-)
-"""
-# Run after SCHEMA, once a database made before `purge_after` existed has the column.
-INDEXES = """
-CREATE INDEX IF NOT EXISTS jobs_by_deadline ON jobs (purge_after);
-CREATE INDEX IF NOT EXISTS tombstones_by_time ON tombstones (purged_at)
-"""
-
-# Written by add_job and transition; progress counters have their own writer so a transition never
-# rolls them back.
-WRITTEN_COLUMNS = (
-    "query",
-    "email",
-    "count",
-    "timezone",
-    "created_at",
-    "status",
-    "scheduled_at",
-    "started_at",
-    "finished_at",
-    "download_token",
-    "token_hash",
-    "expires_at",
-    "zip_bytes",
-    "failure_reason",
-    "note",
-    "purge_after",
-)
-
-
-def _ts(value: datetime | None) -> float | None:
-    return None if value is None else to_ms(value) / 1000
-
-
-def _dt(value: float | None) -> datetime | None:
-    return None if value is None else from_ms(round(value * 1000))
-
-
-def _job(row: sqlite3.Row) -> Job:
-    return Job(
-        id=row["id"],
-        query=row["query"],
-        email=row["email"],
-        count=row["count"],
-        scheduled_at=from_ms(round(row["scheduled_at"] * 1000)),
-        timezone=row["timezone"],
-        created_at=from_ms(round(row["created_at"] * 1000)),
-        status=JobStatus(row["status"]),
-        progress=Progress(row["links_found"], row["images_downloaded"], row["images_failed"], row["bytes_downloaded"]),
-        started_at=_dt(row["started_at"]),
-        finished_at=_dt(row["finished_at"]),
-        download_token=row["download_token"],
-        expires_at=_dt(row["expires_at"]),
-        zip_bytes=row["zip_bytes"],
-        failure_reason=row["failure_reason"],
-        note=row["note"],
-    )
 
 
 def sqlite_path(url: str) -> Path:
@@ -215,14 +107,14 @@ class SqliteJobStore:
             "email": job.email,
             "count": job.count,
             "timezone": job.timezone,
-            "created_at": _ts(job.created_at),
+            "created_at": ts(job.created_at),
             "status": job.status.value,
-            "scheduled_at": _ts(job.scheduled_at),
-            "started_at": _ts(job.started_at),
-            "finished_at": _ts(job.finished_at),
+            "scheduled_at": ts(job.scheduled_at),
+            "started_at": ts(job.started_at),
+            "finished_at": ts(job.finished_at),
             "download_token": job.download_token,
             "token_hash": hash_token(job.download_token) if job.download_token else None,
-            "expires_at": _ts(job.expires_at),
+            "expires_at": ts(job.expires_at),
             "zip_bytes": job.zip_bytes,
             "failure_reason": job.failure_reason,
             "note": job.note,
@@ -241,7 +133,7 @@ class SqliteJobStore:
     def get_job(self, job_id: str) -> Job | None:
         with self._tx() as conn:
             row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return _job(row) if row else None
+        return job_from_row(row) if row else None
 
     def transition(self, job: Job, expected: Sequence[JobStatus]) -> bool:
         if not expected:
@@ -302,7 +194,7 @@ class SqliteJobStore:
     def job_for_token(self, token_hash: str) -> Job | None:
         with self._tx() as conn:
             row = conn.execute("SELECT * FROM jobs WHERE token_hash = ?", (token_hash,)).fetchone()
-        return _job(row) if row else None
+        return job_from_row(row) if row else None
 
     def is_tombstoned(self, token_hash: str) -> bool:
         with self._tx() as conn:
@@ -316,16 +208,16 @@ class SqliteJobStore:
         with self._tx() as conn:
             rows = conn.execute(
                 "SELECT * FROM jobs WHERE status = ? AND scheduled_at <= ? ORDER BY scheduled_at, id LIMIT ?",
-                (JobStatus.SCHEDULED.value, _ts(until), limit),
+                (JobStatus.SCHEDULED.value, ts(until), limit),
             ).fetchall()
-        return [_job(r) for r in rows]
+        return [job_from_row(r) for r in rows]
 
     def jobs_in(self, status: JobStatus, limit: int = 1000) -> list[Job]:
         with self._tx() as conn:
             rows = conn.execute(
                 "SELECT * FROM jobs WHERE status = ? ORDER BY scheduled_at, id LIMIT ?", (status.value, limit)
             ).fetchall()
-        return [_job(r) for r in rows]
+        return [job_from_row(r) for r in rows]
 
     def expired_jobs(self, now: datetime, limit: int = 1000) -> list[Job]:
         with self._tx() as conn:
@@ -333,9 +225,9 @@ class SqliteJobStore:
             conn.execute("DELETE FROM tombstones WHERE purged_at <= ?", (time.time() - self._tombstone_ttl,))
             rows = conn.execute(
                 "SELECT * FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id LIMIT ?",
-                (_ts(now), limit),
+                (ts(now), limit),
             ).fetchall()
-        return [_job(r) for r in rows]
+        return [job_from_row(r) for r in rows]
 
     def purge_job(self, job_id: str) -> None:
         with self._tx() as conn:

@@ -80,7 +80,7 @@ class JobStore(Protocol):
 
     def jobs_in(self, status: JobStatus, limit: int = 1000) -> list[Job]:
         """Jobs currently in `status` (running/packaging for the stuck sweep, finished for expiry),
-        sorted by scheduled time; with more than `limit` of them, which ones come is unspecified."""
+        the `limit` earliest by scheduled time, earliest first."""
 
     def expired_jobs(self, now: datetime, limit: int = 1000) -> list[Job]:
         """Jobs whose expiry time has passed and that still hold records, soonest expired first

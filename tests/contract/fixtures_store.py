@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cassandra.cluster import Cluster, Session
+from cassandra.cluster import Session
 
 from shared.adapters.cassandra_schema import TABLES, parse_cassandra_url
+from shared.adapters.cassandra_session import build_cluster
 from shared.adapters.cassandra_store import CassandraJobStore
 from shared.adapters.sqlite_store import SqliteJobStore
 from shared.ports import JobStore
@@ -31,8 +32,10 @@ def _test_keyspace(config: pytest.Config) -> tuple[str, Session]:
         head, _, query = base.partition("?")
         url = f"{head.rsplit('/', 1)[0]}/imgjob_test_{secrets.token_hex(4)}" + (f"?{query}" if query else "")
         parsed = parse_cassandra_url(url)
-        CassandraJobStore(url).migrate()
-        admin = Cluster(list(parsed.hosts), port=parsed.port)
+        creator = CassandraJobStore(url)
+        creator.migrate()
+        creator.close()
+        admin = build_cluster(parsed)
         session = admin.connect()
 
         def drop() -> None:
@@ -51,7 +54,7 @@ def _empty_keyspace(url: str, session: Session) -> None:
     for table, (_, _, keys) in TABLES.items():
         where = " AND ".join(f"{key} = %s" for key in keys)
         for row in session.execute(f"SELECT DISTINCT {', '.join(keys)} FROM {keyspace}.{table}"):
-            session.execute(f"DELETE FROM {keyspace}.{table} WHERE {where}", tuple(row))
+            session.execute(f"DELETE FROM {keyspace}.{table} WHERE {where}", [row[key] for key in keys])
 
 
 @pytest.fixture(params=["sqlite", "cassandra"])

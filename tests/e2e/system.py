@@ -45,6 +45,8 @@ class RunningSystem:
     def emails(self) -> list[EmailMessage]:
         if self.maildir is None:
             return read_outbox(self.workdir / "var" / "outbox")
+        for folder in ("cur", "new", "tmp"):  # an empty Maildir may not have them yet
+            (self.maildir / folder).mkdir(parents=True, exist_ok=True)
         box = mailbox.Maildir(self.maildir, create=False)
         return [message_from_bytes(m.as_bytes(), policy=policy.default) for m in box]  # type: ignore[misc]
 
@@ -78,8 +80,9 @@ def _wait_healthy(system: RunningSystem, processes: list[subprocess.Popen[bytes]
             if process.poll() is not None:
                 raise AssertionError(f"{process.args} exited with {process.returncode}:\n{system.log_tail()}")
         try:
-            return requests.get(f"{system.url}/readyz", timeout=2).status_code == 200
-        except requests.ConnectionError:
+            # The first probe connects to every store, so it may take a few seconds.
+            return requests.get(f"{system.url}/readyz", timeout=15).status_code == 200
+        except requests.RequestException:
             return False
 
     wait_until(healthy, timeout=60, what="the gateway to be ready")

@@ -47,12 +47,15 @@ class FakeWeb:
         more_every: int = 300,
         captcha: bool | int = False,
         consent: bool | str = False,
+        stall: int = 0,
         ext: str = "jpg",
         delay_ms: int = 0,
         **image_options: object,
     ) -> str:
         """The base URL of a fake Google with this behaviour (see tests/fakeweb/google.py), for IMGJOB_GOOGLE_URL."""
-        scenario = google.encode_scenario(total, batch, more_every, captcha, consent, ext, delay_ms, **image_options)
+        scenario = google.encode_scenario(
+            total, batch, more_every, captcha, consent, stall, ext, delay_ms, **image_options
+        )
         return f"{self.url}/google/{scenario}"
 
     def duckduckgo_url(

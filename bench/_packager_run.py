@@ -1,0 +1,96 @@
+"""One packager job in a process of its own, for bench_packager.py: the real handler on embedded adapters.
+
+    python bench/_packager_run.py URLS_FILE WORK_DIR [BLOB_URL]
+
+Creates a job in `packaging` with the URLs (one a line) as its links in a SQLite store under WORK_DIR,
+runs the packager's handler for its `job.links_collected` as `imgjob packager` would, and prints one
+JSON line: seconds taken, the job's outcome, and this process's memory high-water mark (VmHWM).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import uuid
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from services.packager.service import build_service
+from shared.bootstrap import bootstrap, migrate
+from shared.config import Settings
+from shared.domain.model import Job, JobStatus, Link
+from shared.events import JOB_LINKS_COLLECTED, QUEUE_PACKAGER, Event
+
+
+def memory_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def main(urls_file: str, work_dir: str, blob_url: str | None = None) -> int:
+    # Nothing consumes job.ready here; the bus's warning about that is noise in the figures.
+    logging.getLogger("shared.adapters.memory_bus").setLevel(logging.ERROR)
+    work = Path(work_dir)
+    urls = Path(urls_file).read_text().split()
+    settings = Settings(
+        store_url=f"sqlite:///{work / 'store.sqlite3'}",
+        blob_url=blob_url or f"file:{work / 'blobs'}",
+        mail_outbox=str(work / "outbox"),
+        allow_private_networks=True,
+        secret_key="bench",
+    )
+    adapters = bootstrap(settings)
+    migrate(adapters)
+    now = datetime.now(UTC)
+    job = Job(
+        id=uuid.uuid4().hex,
+        query="bench",
+        email="bench@example.com",
+        count=len(urls),
+        scheduled_at=now - timedelta(minutes=1),
+        timezone="UTC",
+        created_at=now,
+        status=JobStatus.PACKAGING,
+        started_at=now,
+    )
+    adapters.store.add_job(job)
+    adapters.store.save_links(job.id, [Link(position=i, url=url) for i, url in enumerate(urls, 1)])
+    handler = build_service(adapters).handlers[QUEUE_PACKAGER]
+    idle_kb = memory_kb("VmRSS")
+
+    started = time.perf_counter()
+    handler(Event(JOB_LINKS_COLLECTED, job.id))
+    seconds = time.perf_counter() - started
+
+    peak_kb = memory_kb("VmHWM")
+    done = adapters.store.get_job(job.id)
+    assert done is not None
+    entries = 0
+    if done.status is JobStatus.READY and settings.blob_url.startswith("file:"):
+        with zipfile.ZipFile(work / "blobs" / job.zip_key) as archive:
+            entries = len(archive.namelist()) - 2  # the two manifests
+    adapters.blobs.delete_prefix(f"jobs/{job.id}/")
+    adapters.close()
+    report = {
+        "seconds": seconds,
+        "status": done.status.value,
+        "images": done.progress.images_downloaded,
+        "failed": done.progress.images_failed,
+        "zip_entries": entries,
+        "zip_bytes": done.zip_bytes,
+        "idle_rss_kb": idle_kb,
+        "peak_rss_kb": peak_kb,
+    }
+    print(json.dumps(report), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(*sys.argv[1:]))

@@ -1,0 +1,182 @@
+"""Benchmark: the packager against the usual way of downloading images, side by side in one run.
+
+The fake web's images (tests/fakeweb/images.py) are served from a process of its own, one server per
+loopback address (127.0.0.2, 127.0.0.3, ...: Linux routes all of 127.0.0.0/8 to the loopback
+interface), with 100 ms of latency added to every image, over keep-alive connections as image CDNs
+do (see bench/_packager_server.py; `--werkzeug` uses the tests' server instead). The images are
+spread over those hosts, and then:
+
+1. a sequential `requests.get` loop saves each image to a file (the baseline);
+2. the packager (its real handler, on the embedded adapters in a temporary directory, in a process of
+   its own) downloads, verifies, stores and zips the same images; the ratio is the speed-up;
+3. the packager does the same for images of 4 MB each; its peak RSS is the memory figure.
+
+Targets (DESIGN.md): at least 20 times faster than the loop; under 250 MB peak RSS at 4 MB per image.
+Exits 1 if a target is missed.
+
+    python bench/bench_packager.py [--images 500] [--hosts 8] [--blob-url s3://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SPEED_TARGET = 20.0
+RSS_TARGET_MB = 250.0
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    report: dict[str, Any]
+    max_rss_kb: int  # from the kernel's accounting of the child (wait4), not from the child itself
+
+
+def start_servers(addresses: list[str], werkzeug: bool = False) -> tuple[subprocess.Popen[str], dict[str, int]]:
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "_packager_server.py"), *(["--werkzeug"] if werkzeug else []), *addresses],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    if not line:
+        server.kill()
+        raise SystemExit("the fake image server did not start")
+    return server, {str(k): int(v) for k, v in json.loads(line).items()}
+
+
+def image_urls(ports: dict[str, int], count: int, kb: int, latency_ms: int) -> list[str]:
+    hosts = sorted(ports)
+    return [
+        f"http://{host}:{ports[host]}/img/{n}.jpg?latency_ms={latency_ms}&pad_kb={kb}&chunk_kb=64"
+        for n, host in ((n, hosts[n % len(hosts)]) for n in range(1, count + 1))
+    ]
+
+
+def warm_up(urls: list[str]) -> None:
+    """Have the server draw every picture once (it caches them), so neither contender pays for it."""
+    quick = [url.split("?")[0] + "?pad_kb=0" for url in urls]
+    with ThreadPoolExecutor(8) as pool:
+        for response in pool.map(lambda url: requests.get(url, timeout=30), quick):
+            response.raise_for_status()
+
+
+def sequential_loop(urls: list[str], target: Path) -> float:
+    """What such services usually do: one `requests.get` after the other, each saved to a file."""
+    target.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    for i, url in enumerate(urls, 1):
+        response = requests.get(url, timeout=60)
+        response.raise_for_status()
+        (target / f"{i:04d}.jpg").write_bytes(response.content)
+    return time.perf_counter() - started
+
+
+def run_packager(urls: list[str], work: Path, blob_url: str | None) -> Run:
+    work.mkdir(parents=True, exist_ok=True)
+    urls_file = work / "urls.txt"
+    urls_file.write_text("\n".join(urls))
+    args = [sys.executable, str(HERE / "_packager_run.py"), str(urls_file), str(work)]
+    if blob_url:
+        args.append(blob_url)
+    started = time.perf_counter()
+    child = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0 or not output.strip():
+        raise SystemExit(f"the packager run failed (exit {child.returncode}) after {wall:.1f} s")
+    report = json.loads(output.strip().splitlines()[-1])
+    return Run(seconds=float(report["seconds"]), report=report, max_rss_kb=usage.ru_maxrss)
+
+
+def check_complete(run: Run, count: int, label: str) -> None:
+    report = run.report
+    if report["status"] != "ready" or report["images"] != count or report["failed"]:
+        raise SystemExit(f"{label}: the job did not package every image: {report}")
+    if report["zip_entries"] not in (0, count):  # 0: not counted (the zip is in S3)
+        raise SystemExit(f"{label}: the zip holds {report['zip_entries']} images, not {count}")
+
+
+def mb(kb: float) -> str:
+    return f"{kb / 1024:.0f} MB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--hosts", type=int, default=8, help="loopback addresses to spread the images over")
+    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--kb", type=int, default=150, help="image size for the speed comparison")
+    parser.add_argument("--big-kb", type=int, default=4096, help="image size for the memory run")
+    parser.add_argument("--skip-memory", action="store_true", help="only the speed comparison")
+    parser.add_argument("--blob-url", help="object storage for the packager (default: a temporary directory)")
+    parser.add_argument(
+        "--werkzeug", action="store_true", help="serve with the fake web's Werkzeug server (no keep-alive)"
+    )
+    args = parser.parse_args(argv)
+
+    addresses = [f"127.0.0.{2 + i}" for i in range(args.hosts)]
+    server, ports = start_servers(addresses, args.werkzeug)
+    try:
+        with tempfile.TemporaryDirectory(prefix="imgjob-bench-") as temp:
+            work = Path(temp)
+            urls = image_urls(ports, args.images, args.kb, args.latency_ms)
+            warm_up(urls)
+            baseline = sequential_loop(urls, work / "sequential")
+            fast = run_packager(urls, work / "speed", args.blob_url)
+            check_complete(fast, args.images, "speed run")
+            big = None
+            if not args.skip_memory:
+                big = run_packager(
+                    image_urls(ports, args.images, args.big_kb, args.latency_ms), work / "big", args.blob_url
+                )
+                check_complete(big, args.images, "memory run")
+    finally:
+        assert server.stdin is not None
+        server.stdin.close()
+        server.wait(timeout=30)
+
+    ratio = baseline / fast.seconds
+    n = args.images
+    where = args.blob_url.split("@")[-1] if args.blob_url else "a temporary directory"
+    print(f"packager benchmark: {n} images over {args.hosts} loopback hosts, {args.latency_ms} ms added latency each")
+    served = "Werkzeug, a connection per request" if args.werkzeug else "HTTP/1.1 with keep-alive"
+    print(f"image server: {served}; objects stored in {where}; {os.cpu_count()} CPUs")
+    print(f"{'':34}{'seconds':>9}{'images/s':>10}{'peak RSS':>10}")
+    print(f"{'sequential requests.get loop':34}{baseline:9.2f}{n / baseline:10.1f}{'-':>10}")
+    print(f"{f'packager, {n} x {args.kb} KB':34}{fast.seconds:9.2f}{n / fast.seconds:10.1f}{mb(fast.max_rss_kb):>10}")
+    if big is not None:
+        label = f"packager, {n} x {args.big_kb // 1024} MB"
+        print(f"{label:34}{big.seconds:9.2f}{n / big.seconds:10.1f}{mb(big.max_rss_kb):>10}")
+    print(f"speed-up: {ratio:.1f}x (target >= {SPEED_TARGET:.0f}x)")
+    ok = ratio >= SPEED_TARGET
+    if big is not None:
+        peak_mb = big.max_rss_kb / 1024
+        print(f"peak RSS at {args.big_kb // 1024} MB per image: {peak_mb:.0f} MB (target < {RSS_TARGET_MB:.0f} MB)")
+        ok = ok and peak_mb < RSS_TARGET_MB
+    print("targets met" if ok else "TARGET MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

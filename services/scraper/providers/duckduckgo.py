@@ -1,0 +1,99 @@
+"""DuckDuckGo Images through a real browser: the results page for its `vqd` token, then `i.js` JSON pages.
+
+The JSON pages are fetched by navigating the same browser to them (and reading the body's text), so
+they go out with the session's cookies and headers, as the page's own requests do.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from urllib.parse import urlencode, urljoin
+
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from services.scraper.providers.base import DistinctImages, ProgressCallback, ProviderResult
+from services.scraper.providers.blocks import CONSENT, REFUSED, block_by_url, detect_block
+from services.scraper.providers.duckduckgo_parse import find_vqd, parse_json_text
+from services.scraper.providers.page_actions import ConsentChoice, answer_consent
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+# However many results are wanted, a search never loads more JSON pages than this.
+MAX_PAGES = 20
+NO_TOKEN = "blocked: the results page gave no vqd token"
+
+# Chromium shows a JSON answer as text in a <pre> (followed by its own viewer's elements).
+_BODY_TEXT_JS = "const pre = document.querySelector('body > pre'); return (pre || document.body).textContent;"
+
+
+def page_cap(wanted: int) -> int:
+    """JSON pages worth loading for `wanted` results: room for repeats between pages, but bounded."""
+    return min(MAX_PAGES, 2 + 2 * math.ceil(wanted / PAGE_SIZE))
+
+
+class DuckDuckGoProvider:
+    """Requests the same paths as duckduckgo.com under `base_url`, so a fake engine can stand in."""
+
+    name = "duckduckgo"
+
+    def __init__(self, base_url: str, consent: ConsentChoice = "reject", settle_timeout: float = 10.0) -> None:
+        self._base = base_url.rstrip("/")
+        self._consent = consent
+        self._settle = settle_timeout
+
+    def search_url(self, query: str) -> str:
+        return f"{self._base}/?" + urlencode({"q": query, "iax": "images", "ia": "images"})
+
+    def json_url(self, query: str, vqd: str) -> str:
+        params = {"l": "us-en", "o": "json", "q": query, "vqd": vqd, "f": ",,,", "p": 1}
+        return f"{self._base}/i.js?" + urlencode(params, safe=",")
+
+    def _token(self, driver: WebDriver, query: str) -> tuple[str | None, str | None]:
+        """The page's vqd token, or None and why the page gives none."""
+        driver.get(self.search_url(query))
+        for attempt in (1, 2):
+            html = driver.page_source
+            vqd = None if block_by_url(driver.current_url) else find_vqd(html)
+            if vqd:
+                return vqd, None
+            reason = detect_block(driver.current_url, html) or NO_TOKEN
+            if reason != CONSENT or attempt == 2 or not answer_consent(driver, self._consent, self._settle):
+                return None, reason
+        return None, NO_TOKEN  # not reached: the loop returns on its second pass
+
+    def search(self, driver: WebDriver, query: str, wanted: int, on_progress: ProgressCallback) -> ProviderResult:
+        found = DistinctImages(limit=wanted)
+        if wanted <= 0:
+            return ProviderResult(found.images)
+        vqd, reason = self._token(driver, query)
+        if vqd is None:
+            log.warning("duckduckgo %s", reason)
+            return ProviderResult(blocked_reason=reason)
+        url = self.json_url(query, vqd)
+        for number in range(1, page_cap(wanted) + 1):
+            driver.get(url)
+            reason = block_by_url(driver.current_url)
+            page = None if reason else parse_json_text(str(driver.execute_script(_BODY_TEXT_JS) or ""))
+            if page is None:
+                reason = reason or detect_block(driver.current_url, driver.page_source) or REFUSED
+                log.warning("duckduckgo %s on JSON page %d (%d found before)", reason, number, len(found))
+                return ProviderResult(found.images, blocked_reason=reason)
+            added = found.add(page.images)
+            log.info(
+                "duckduckgo page %d: %d results, %d new, %d of %d", number, len(page.images), added, len(found), wanted
+            )
+            if added:
+                on_progress(len(found))
+            if found.full:
+                return ProviderResult(found.images)
+            if not page.next_url or added == 0:
+                return ProviderResult(found.images, exhausted=True)
+            url = urljoin(self._base + "/", page.next_url)
+            if not url.startswith(self._base + "/"):
+                # The engine's own pages only: a `next` elsewhere is not followed.
+                log.warning("duckduckgo: next page %s is not under %s; stopped", url, self._base)
+                return ProviderResult(found.images, exhausted=True)
+        log.warning("duckduckgo: stopped after %d pages with %d of %d", page_cap(wanted), len(found), wanted)
+        return ProviderResult(found.images, exhausted=True)

@@ -1,0 +1,271 @@
+"""A fake Google Images on loopback: a JavaScript results page fed by script data, with infinite scroll.
+
+The scenario lives in the base URL's path (the grammar of tests/fakeweb/bing.py):
+
+    {web.url}/google/<scenario>/search?q=...&udm=2              the results page (first batch)
+    {web.url}/google/<scenario>/search?q=...&udm=2&start=100&async=_fmt:html   a further batch
+
+- `total=N`       how many distinct results the engine has (default 60); results are numbered 1..N.
+- `batch=B`       results per load (default 100): the page holds the first B, each scroll loads B more.
+- `more_every=M`  after every M results (default 300; 0 = never) the scroll stops loading by itself and
+                  a "Show more results" button must be clicked, as on the real page.
+- `captcha=N`     from the N-th load on (1 = the results page itself) redirect to `/sorry/index`, the
+                  "unusual traffic" page with a reCAPTCHA; the page's script follows the redirect.
+- `consent=1`     the results page first redirects to the EU consent interstitial (`/consent/ml`);
+                  "Reject all" or "Accept all" sets a cookie and returns to the results.
+  `consent=wall`  the same interstitial, but answering it leads back to it: a wall.
+- `stall=N`       from the N-th load on answer HTTP 500: the page silently stops getting more results.
+- `ext`, `delay_ms`, `img.NAME=V` as for the fake Bing.
+
+The page is built like the real one: thumbnails (`div.isv-r[data-id] > a.wXeWr > img`) and, in inline
+scripts, `AF_initDataCallback({key: 'ds:N', data: [...]})` whose entries are
+`[1, [0, id, [thumb, h, w], [full, h, w], null, 0, "rgb(..)", null, 0, {"2003": [null, doc, page, title, ..]}]]`
+with `=` and `&` escaped as `\\u003d` and `\\u0026`. The static script /google/static/isr.js registers
+that data, loads further batches on scroll or on the button, and opens a preview pane with the
+full-size image (`#islsp img.sFlh5c`) when a thumbnail is clicked: the slow way of reading results.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from html import escape
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
+
+from tests.fakeweb.bing import IMAGE_SIDE, join_scenario, non_negative, refuse_bad_scenario, split_scenario
+from tests.fakeweb.google_script import ISR_JS
+
+blueprint = Blueprint("google", __name__)
+
+THUMB_SIDE = 96
+CONSENT_COOKIE = "SOCS"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    total: int = 60
+    batch: int = 100
+    more_every: int = 300
+    captcha: int = 0
+    consent: str = ""  # "", "1" (can be answered) or "wall"
+    stall: int = 0
+    ext: str = "jpg"
+    delay_ms: int = 0
+    image_options: dict[str, str] = field(default_factory=dict)
+
+
+def encode_scenario(
+    total: int = 60,
+    batch: int = 100,
+    more_every: int = 300,
+    captcha: bool | int = False,
+    consent: bool | str = False,
+    stall: int = 0,
+    ext: str = "jpg",
+    delay_ms: int = 0,
+    **image_options: object,
+) -> str:
+    """The path segment that makes the fake Google behave as described (see the module docstring)."""
+    consent_value = ("1" if consent else "") if isinstance(consent, bool) else consent
+    optional = {
+        "batch": (batch, 100),
+        "more_every": (more_every, 300),
+        "captcha": (int(captcha), 0),
+        "consent": (consent_value, ""),
+        "stall": (stall, 0),
+        "ext": (ext, "jpg"),
+        "delay_ms": (delay_ms, 0),
+    }
+    return join_scenario({"total": total}, optional, image_options)
+
+
+def decode_scenario(text: str) -> Scenario:
+    keys = ("total", "batch", "more_every", "captcha", "consent", "stall", "ext", "delay_ms")
+    values, images = split_scenario(text, keys)
+    consent = values.get("consent", "")
+    if consent not in ("", "0", "1", "wall"):
+        raise ValueError(f"consent must be 1 or wall, not {consent!r}")
+    return Scenario(
+        total=non_negative(values, "total", 60),
+        batch=max(1, int(values.get("batch", 100))),
+        more_every=non_negative(values, "more_every", 300),
+        captcha=non_negative(values, "captcha", 0),
+        consent="" if consent == "0" else consent,
+        stall=non_negative(values, "stall", 0),
+        ext=values.get("ext", "jpg"),
+        delay_ms=non_negative(values, "delay_ms", 0),
+        image_options=images,
+    )
+
+
+def _scenario(text: str) -> Scenario:
+    try:
+        return decode_scenario(text)
+    except ValueError as exc:
+        refuse_bad_scenario(exc)
+
+
+def _html(body: str, status: int = 200) -> Response:
+    return Response(body, status=status, mimetype="text/html")
+
+
+def _int_arg(name: str, default: int) -> int:
+    try:
+        return int(request.args.get(name, default))
+    except ValueError:
+        return default
+
+
+def _data_script(setup: Scenario, prefix: str, query: str, numbers: range, key: int) -> str:
+    host = request.host_url
+    options = f"?{urlencode(setup.image_options)}" if setup.image_options else ""
+    side = int(setup.image_options.get("size", IMAGE_SIDE))
+    entries = []
+    for n in numbers:
+        title = f"{query} picture {n}"
+        full = [f"{host}img/{n}.{setup.ext}{options}", side, side]
+        thumb = [f"{host}img/{n}.{setup.ext}?size={THUMB_SIDE}", THUMB_SIDE, THUMB_SIDE]
+        page = [None, f"doc{n}", f"{host}{prefix.lstrip('/')}/page/{n}", title] + [None] * 10 + [request.host]
+        meta = {"2001": [None, None, None, 0, 0, 0, 0], "2003": page, "2008": [None, title]}
+        colour = f"rgb({n * 37 % 256},{n * 91 % 256},{n * 53 % 256})"
+        entries.append([1, [0, f"fake{n:06d}", thumb, full, None, 0, colour, None, 0, meta], None, None, None])
+    # Google's own escaping; none of these characters is JSON syntax, so replacing them is safe.
+    data = json.dumps([None, [entries]], separators=(",", ":"))
+    data = data.replace("=", "\\u003d").replace("&", "\\u0026").replace("<", "\\u003c")
+    call = f"AF_initDataCallback({{key: 'ds:{key}', hash: '{key}', data:{data}, sideChannel: {{}}}});"
+    return f'<script nonce="fake">{call}</script>'
+
+
+def _tiles(setup: Scenario, prefix: str, query: str, numbers: range) -> str:
+    host = request.host_url
+    return "".join(
+        f'<div class="isv-r PNCib MSM1fd BUooTd" data-id="fake{n:06d}" data-ri="{n - 1}" role="listitem">'
+        f'<a class="wXeWr islib nfEiy" jsname="sTFXNd" role="button" tabindex="0"><div class="bRMDJf islir">'
+        f'<img class="rg_i Q4LuWd" src="{host}img/{n}.{setup.ext}?size={THUMB_SIDE}" loading="lazy"'
+        f' width="{THUMB_SIDE}" height="{THUMB_SIDE}" alt="{escape(query)} picture {n}"></div></a>'
+        f'<a class="VFACy kGQAp" href="{escape(host + prefix.lstrip("/"))}/page/{n}">{escape(request.host)}</a></div>'
+        for n in numbers
+    )
+
+
+def _batch(setup: Scenario, prefix: str, query: str, start: int) -> tuple[range, str, bool]:
+    """The results of the load starting at `start`, the URL of the next load and whether it waits for a click."""
+    numbers = range(start + 1, min(setup.total, start + setup.batch) + 1)
+    end = start + len(numbers)
+    following = ""
+    if numbers and end < setup.total:
+        following = f"{prefix}/search?" + urlencode({"q": query, "udm": 2, "start": end, "async": "_fmt:html"})
+    gated = bool(following) and setup.more_every > 0 and end // setup.more_every > start // setup.more_every
+    return numbers, following, gated
+
+
+def _detour(setup: Scenario, prefix: str, start: int, first_load: bool) -> BaseResponse | None:
+    if setup.delay_ms:
+        time.sleep(setup.delay_ms / 1000)
+    if first_load and setup.consent and (setup.consent == "wall" or request.cookies.get(CONSENT_COOKIE) != "1"):
+        return redirect(f"{prefix}/consent/ml?" + urlencode({"continue": request.full_path, "hl": "en"}), code=302)
+    if setup.captcha and start // setup.batch + 1 >= setup.captcha:
+        return redirect(f"{prefix}/sorry/index?" + urlencode({"continue": request.full_path, "q": "fake"}), code=302)
+    if setup.stall and start // setup.batch + 1 >= setup.stall:
+        return Response("fake server error\n", status=500, mimetype="text/plain")
+    return None
+
+
+@blueprint.route("/google/static/isr.js")
+def script() -> Response:
+    return Response(ISR_JS, mimetype="text/javascript")
+
+
+@blueprint.route("/google/<scenario>/search")
+def search(scenario: str) -> BaseResponse:
+    setup = _scenario(scenario)
+    prefix = f"/google/{scenario}"
+    start = max(0, _int_arg("start", 0))
+    is_batch = "async" in request.args
+    detour = _detour(setup, prefix, start, first_load=not is_batch)
+    if detour is not None:
+        return detour
+    query = request.args.get("q", "")
+    numbers, following, gated = _batch(setup, prefix, query, start)
+    tiles = _tiles(setup, prefix, query, numbers)
+    data = _data_script(setup, prefix, query, numbers, start // setup.batch + 1)
+    state = f'data-next="{escape(following)}" data-gated="{"1" if gated else ""}"'
+    if is_batch:
+        return _html(f'<div class="islrc-batch" {state}>{tiles}</div>{data}')
+    shown = {True: "block", False: "none"}
+    return _html(
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(query)} - Google Search</title>'
+        '<script src="/google/static/isr.js"></script><style>.isv-r{display:inline-block;width:180px;height:180px;'
+        "margin:4px}#rcnt{margin-right:380px}#islsp{position:fixed;top:0;right:0;width:360px;height:100%}</style>"
+        "</head><body>"
+        f'<div id="rcnt"><div id="islmp" {state}><div id="islrg"><div class="islrc">{tiles}</div></div>'
+        f'<div class="YstHxe" style="display:{shown[gated]}"><input class="mye4qd" type="button"'
+        ' value="Show more results"></div>'
+        f'<div class="OuJzKb Yu2Dnd" style="display:{shown[not following]}"><div>Looks like you\'ve reached the end'
+        "</div></div></div></div>"
+        '<div id="islsp" style="display:none" role="dialog" aria-label="Image preview">'
+        '<a class="eHAdSb" target="_blank" rel="noopener" href=""><img class="sFlh5c pT0Scc iPVvYb" alt=""></a>'
+        '<a class="umNKYc" target="_blank" rel="noopener" href="">Visit</a><span class="VSIspc"></span></div>'
+        f"{data}</body></html>"
+    )
+
+
+@blueprint.route("/google/<scenario>/sorry/index")
+def sorry(scenario: str) -> Response:
+    """What Google answers automated traffic with: HTTP 429 and a reCAPTCHA."""
+    _scenario(scenario)
+    return _html(
+        '<!DOCTYPE html><html><head><title>Sorry...</title></head><body><div style="max-width:400px">'
+        '<form id="captcha-form" action="index" method="post"><div id="recaptcha" class="g-recaptcha"'
+        ' data-sitekey="fake"></div><input type="hidden" name="q" value="fake"></form><hr>'
+        "<div><b>About this page</b><br><br>Our systems have detected unusual traffic from your computer network."
+        " This page checks to see if it's really you sending the requests, and not a robot.</div></div>"
+        "</body></html>",
+        status=429,
+    )
+
+
+@blueprint.route("/google/<scenario>/consent/ml")
+def consent(scenario: str) -> Response:
+    """The EU interstitial: two forms, as on consent.google.com."""
+    _scenario(scenario)
+    target = escape(request.args.get("continue", ""))
+    forms = "".join(
+        f'<form method="post" action="save"><input type="hidden" name="continue" value="{target}">'
+        f'<input type="hidden" name="set_eom" value="{eom}"><button type="submit" aria-label="{label}">'
+        f"<span>{label}</span></button></form>"
+        for label, eom in (("Reject all", "true"), ("Accept all", "false"))
+    )
+    return _html(
+        '<!DOCTYPE html><html lang="en"><head><title>Before you continue to Google</title></head><body>'
+        "<div><h1>Before you continue to Google</h1><p>We use cookies and data to deliver and maintain Google"
+        f" services.</p>{forms}</div></body></html>"
+    )
+
+
+@blueprint.route("/google/<scenario>/consent/save", methods=["POST"])
+def consent_saved(scenario: str) -> BaseResponse:
+    setup = _scenario(scenario)
+    prefix = f"/google/{scenario}"
+    target = request.form.get("continue", "")
+    if not target.startswith(prefix + "/"):
+        # Only back into this fake engine: never an open redirect.
+        target = f"{prefix}/search"
+    response = redirect(target, code=303)
+    if setup.consent != "wall":
+        response.set_cookie(CONSENT_COOKIE, "1", path="/google/", samesite="Lax")
+    return response
+
+
+@blueprint.route("/google/<scenario>/page/<int:number>")
+def page(scenario: str, number: int) -> Response:
+    """The page a result was "found on": a title and the image."""
+    setup = _scenario(scenario)
+    return _html(
+        f"<!DOCTYPE html><html><head><title>Picture {number}</title></head><body><h1>Picture {number}</h1>"
+        f'<img src="/img/{number}.{setup.ext}" alt="picture {number}"></body></html>'
+    )

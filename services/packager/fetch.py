@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -26,6 +24,7 @@ from urllib3.exceptions import (
 from urllib3.util import Timeout
 
 from services.packager.guard import BlockedAddress
+from services.packager.hosts import PerHostBound
 
 CHUNK = 64 * 1024
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -86,41 +85,17 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-@dataclass
-class _HostSlot:
-    semaphore: threading.BoundedSemaphore
-    users: int = 0
-
-
 class Fetcher:
     """Thread-safe; one per process, so the per-host bound holds across concurrent jobs too."""
 
     def __init__(self, pool: PoolManager, limits: Limits, per_host: int, temp_dir: Path | None = None) -> None:
-        # urllib3 itself rather than requests: a third of the CPU per image, and no proxy, .netrc or
+        # urllib3 itself rather than requests: half the CPU per request, and no proxy, .netrc or
         # cookie handling to switch off. Redirects and retries are ours, one hop at a time.
         self._pool = pool
         self._limits = limits
-        self._per_host = per_host
         self._temp_dir = temp_dir
-        self._hosts: dict[str, _HostSlot] = {}
-        self._hosts_lock = threading.Lock()
+        self.hosts = PerHostBound(per_host)
         self.sleep: Callable[[float], None] = time.sleep
-
-    @contextlib.contextmanager
-    def _host_slot(self, host: str) -> Iterator[None]:
-        # Entries are counted and dropped when unused, so a long-lived packager does not keep one
-        # semaphore for every host it ever met.
-        with self._hosts_lock:
-            entry = self._hosts.setdefault(host, _HostSlot(threading.BoundedSemaphore(self._per_host)))
-            entry.users += 1
-        try:
-            with entry.semaphore:
-                yield
-        finally:
-            with self._hosts_lock:
-                entry.users -= 1
-                if entry.users == 0:
-                    del self._hosts[host]
 
     def fetch(self, url: str, referer: str | None = None) -> Fetched:
         """Download `url` into a temporary file (the caller deletes it) or raise FetchFailed."""
@@ -138,7 +113,7 @@ class Fetcher:
             if not host:
                 raise FetchFailed("unsupported URL")
             wait = 0.0
-            with self._host_slot(host):
+            with self.hosts.slot(host):
                 response = self._get(url, referer, deadline)
                 status = response.status
                 if status in REDIRECTS and response.headers.get("Location"):

@@ -207,7 +207,7 @@ def test_concurrency_is_bounded_per_host() -> None:
     assert all(isinstance(o, StoredImage) for o in outcomes.values())
     assert stats["requests"] == 12
     assert stats["max_in_flight"] == 3
-    assert downloader.fetcher._hosts == {}, "per-host slots are dropped once unused"
+    assert len(downloader.fetcher.hosts) == 0, "per-host slots are dropped once unused"
 
 
 def test_connect_timeout() -> None:

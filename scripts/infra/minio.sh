@@ -16,9 +16,10 @@ up() {
     if ready; then log "minio already answers on 127.0.0.1:$PORT"; return 0; fi
     if [ ! -x "$BIN" ]; then
         command -v go >/dev/null || apt_install golang-go
-        log "building minio $VERSION with go install (a few minutes, once)"
+        log "building minio $VERSION with go install (a few minutes, once; output in $INFRA_DIR/minio-build.log)"
         GOBIN=$(dirname "$BIN") GOFLAGS=-mod=mod go install "github.com/minio/minio@$VERSION" \
-            || die "go install github.com/minio/minio@$VERSION failed"
+            >"$INFRA_DIR/minio-build.log" 2>&1 \
+            || { tail -20 "$INFRA_DIR/minio-build.log" >&2; die "go install github.com/minio/minio@$VERSION failed"; }
     fi
     mkdir -p "$DIR/data"
     log "starting minio on 127.0.0.1:$PORT"

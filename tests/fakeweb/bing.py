@@ -28,22 +28,19 @@ the image; `expw`/`exph` claim the size the image server makes (`img.size`, defa
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from html import escape
-from typing import NoReturn
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, request
+
+from tests.fakeweb import common
 
 blueprint = Blueprint("bing", __name__)
 
 PAGE_SIZE = 35
 MAX_COUNT = 150
 ROW = 7
-# The image server's default side; the claimed size matches what it serves.
-IMAGE_SIDE = 200
 
 
 @dataclass(frozen=True)
@@ -57,54 +54,6 @@ class Scenario:
     image_options: dict[str, str] = field(default_factory=dict)
 
 
-def _option_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value)
-
-
-def join_scenario(
-    required: Mapping[str, object], optional: Mapping[str, tuple[object, object]], image_options: Mapping[str, object]
-) -> str:
-    """`key=value,...` for a scenario path segment; the fake engines share this grammar.
-
-    `optional` maps each key to (value, default); values equal to their default are left out so the
-    URLs in logs stay short. Image options become `img.NAME=V`.
-    """
-    parts: dict[str, object] = dict(required)
-    parts |= {key: value for key, (value, default) in optional.items() if value != default}
-    parts |= {f"img.{name}": _option_value(value) for name, value in image_options.items()}
-    return ",".join(f"{key}={quote(str(value), safe='')}" for key, value in parts.items())
-
-
-def split_scenario(text: str, keys: Collection[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """The engine's settings and the image options of a scenario segment; ValueError on a typo."""
-    values: dict[str, str] = {}
-    images: dict[str, str] = {}
-    for item in filter(None, text.split(",")):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"scenario item {item!r} is not key=value")
-        if key.startswith("img."):
-            images[key[len("img.") :]] = unquote(value)
-        elif key in keys:
-            values[key] = unquote(value)
-        else:
-            raise ValueError(f"unknown scenario key {key!r}")
-    ext = values.get("ext", "jpg")
-    if not ext.isalnum():
-        raise ValueError(f"bad extension {ext!r}")
-    return values, images
-
-
-def non_negative(values: Mapping[str, str], key: str, default: int) -> int:
-    return max(0, int(values.get(key, default)))
-
-
-def refuse_bad_scenario(exc: ValueError) -> NoReturn:
-    abort(Response(f"bad scenario: {exc}\n", status=400, mimetype="text/plain"))
-
-
 def encode_scenario(
     total: int = 60,
     captcha: bool | int = False,
@@ -115,45 +64,17 @@ def encode_scenario(
     **image_options: object,
 ) -> str:
     """The path segment that makes the fake engine behave as described (see the module docstring)."""
-    optional = {
-        "captcha": (int(captcha), 0),
-        "consent": (int(consent), 0),
-        "overlap": (overlap, 0),
-        "ext": (ext, "jpg"),
-        "delay_ms": (delay_ms, 0),
-    }
-    return join_scenario({"total": total}, optional, image_options)
+    optional = {"captcha": (int(captcha), 0), "consent": (int(consent), 0), "overlap": (overlap, 0)}
+    return common.join_scenario(total, optional, ext, delay_ms, image_options)
 
 
 def decode_scenario(text: str) -> Scenario:
-    values, images = split_scenario(text, ("total", "captcha", "consent", "overlap", "ext", "delay_ms"))
+    values, images = common.split_scenario(text, ("consent", "overlap"))
     return Scenario(
-        total=non_negative(values, "total", 60),
-        captcha=non_negative(values, "captcha", 0),
+        **common.shared_settings(values, images),
         consent=values.get("consent", "0") not in ("", "0"),
-        overlap=non_negative(values, "overlap", 0),
-        ext=values.get("ext", "jpg"),
-        delay_ms=non_negative(values, "delay_ms", 0),
-        image_options=images,
+        overlap=common.non_negative(values, "overlap", 0),
     )
-
-
-def _scenario(text: str) -> Scenario:
-    try:
-        return decode_scenario(text)
-    except ValueError as exc:
-        refuse_bad_scenario(exc)
-
-
-def _int_arg(name: str, default: int) -> int:
-    try:
-        return int(request.args.get(name, default))
-    except ValueError:
-        return default
-
-
-def _html(body: str) -> Response:
-    return Response(body, mimetype="text/html")
 
 
 def _page_number(first: int) -> int:
@@ -162,11 +83,10 @@ def _page_number(first: int) -> int:
 
 def _item(scenario: Scenario, prefix: str, query: str, n: int) -> str:
     host = request.host_url
-    options = f"?{urlencode(scenario.image_options)}" if scenario.image_options else ""
-    murl = f"{host}img/{n}.{scenario.ext}{options}"
+    murl = common.full_image_url(n, scenario.ext, scenario.image_options)
     purl = f"{host}{prefix.lstrip('/')}/page/{n}"
     turl = f"{host}img/{n}.{scenario.ext}"
-    width = height = int(scenario.image_options.get("size", IMAGE_SIDE))
+    width = height = common.image_side(scenario.image_options)
     title = f"{query} picture {n}"
     meta = {"sid": "", "cid": f"fake{n}", "purl": purl, "murl": murl, "turl": turl, "t": title, "desc": title}
     detail = urlencode(
@@ -233,26 +153,25 @@ def _consent_page(prefix: str) -> str:
 
 def _instead_of_results(scenario: Scenario, prefix: str, first: int) -> Response | None:
     """The delay, then the block page the scenario serves instead of results, if any."""
-    if scenario.delay_ms:
-        time.sleep(scenario.delay_ms / 1000)
+    common.pause(scenario.delay_ms)
     if scenario.consent:
-        return _html(_consent_page(prefix))
+        return common.html(_consent_page(prefix))
     if scenario.captcha and _page_number(first) >= scenario.captcha:
-        return _html(_captcha_page(prefix))
+        return common.html(_captcha_page(prefix))
     return None
 
 
 @blueprint.route("/bing/<scenario>/images/search")
 def search(scenario: str) -> Response:
-    setup = _scenario(scenario)
+    setup = common.parse_scenario(decode_scenario, scenario)
     prefix = f"/bing/{scenario}"
-    first = max(1, _int_arg("first", 1))
+    first = max(1, common.int_arg("first", 1))
     detour = _instead_of_results(setup, prefix, first)
     if detour is not None:
         return detour
     query = request.args.get("q", "")
     grid = _grid(setup, prefix, query, first, PAGE_SIZE, first)
-    return _html(
+    return common.html(
         f"<!DOCTYPE html><html><head><title>{escape(query)} - Search Images</title></head><body>"
         f'<div id="b_content"><div id="vm_c"><div class="dg_b" data-pagewidth="1024">{grid}</div></div></div>'
         "</body></html>"
@@ -262,22 +181,18 @@ def search(scenario: str) -> Response:
 @blueprint.route("/bing/<scenario>/images/async")
 def more(scenario: str) -> Response:
     """A continuation batch: an HTML fragment, as the infinite scroll requests it."""
-    setup = _scenario(scenario)
+    setup = common.parse_scenario(decode_scenario, scenario)
     prefix = f"/bing/{scenario}"
-    first = max(1, _int_arg("first", 1))
+    first = max(1, common.int_arg("first", 1))
     detour = _instead_of_results(setup, prefix, first)
     if detour is not None:
         return detour
-    count = min(MAX_COUNT, max(1, _int_arg("count", PAGE_SIZE)))
+    count = min(MAX_COUNT, max(1, common.int_arg("count", PAGE_SIZE)))
     start = first - setup.overlap if first > 1 else first
-    return _html(_grid(setup, prefix, request.args.get("q", ""), first, count, start))
+    return common.html(_grid(setup, prefix, request.args.get("q", ""), first, count, start))
 
 
 @blueprint.route("/bing/<scenario>/page/<int:number>")
 def page(scenario: str, number: int) -> Response:
     """The page a result was "found on": a title and the image."""
-    setup = _scenario(scenario)
-    return _html(
-        f"<!DOCTYPE html><html><head><title>Picture {number}</title></head><body><h1>Picture {number}</h1>"
-        f'<img src="/img/{number}.{setup.ext}" alt="picture {number}"></body></html>'
-    )
+    return common.found_on_page(number, common.parse_scenario(decode_scenario, scenario).ext)

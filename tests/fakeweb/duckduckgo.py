@@ -1,6 +1,6 @@
 """A fake DuckDuckGo Images on loopback: a results page carrying a `vqd` token, and `i.js` JSON pages.
 
-The scenario lives in the base URL's path (the grammar of tests/fakeweb/bing.py):
+The scenario lives in the base URL's path (the grammar of tests/fakeweb/common.py):
 
     {web.url}/duckduckgo/<scenario>/?q=...&iax=images&ia=images
     {web.url}/duckduckgo/<scenario>/i.js?l=us-en&o=json&q=...&vqd=...&f=,,,&p=1[&s=100]
@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass, field
 from html import escape
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from tests.fakeweb.bing import IMAGE_SIDE, join_scenario, non_negative, refuse_bad_scenario, split_scenario
+from tests.fakeweb import common
 
 blueprint = Blueprint("duckduckgo", __name__)
 
@@ -60,38 +59,21 @@ def encode_scenario(
     **image_options: object,
 ) -> str:
     """The path segment that makes the fake DuckDuckGo behave as described (see the module docstring)."""
-    consent_value = ("1" if consent else "") if isinstance(consent, bool) else consent
     optional = {
         "page": (page, 100),
         "captcha": (int(captcha), 0),
-        "consent": (consent_value, ""),
-        "ext": (ext, "jpg"),
-        "delay_ms": (delay_ms, 0),
+        "consent": (common.consent_setting(consent), ""),
     }
-    return join_scenario({"total": total}, optional, image_options)
+    return common.join_scenario(total, optional, ext, delay_ms, image_options)
 
 
 def decode_scenario(text: str) -> Scenario:
-    values, images = split_scenario(text, ("total", "page", "captcha", "consent", "ext", "delay_ms"))
-    consent = values.get("consent", "")
-    if consent not in ("", "0", "1", "wall"):
-        raise ValueError(f"consent must be 1 or wall, not {consent!r}")
+    values, images = common.split_scenario(text, ("page", "consent"))
     return Scenario(
-        total=non_negative(values, "total", 60),
+        **common.shared_settings(values, images),
         page=max(1, int(values.get("page", 100))),
-        captcha=non_negative(values, "captcha", 0),
-        consent="" if consent == "0" else consent,
-        ext=values.get("ext", "jpg"),
-        delay_ms=non_negative(values, "delay_ms", 0),
-        image_options=images,
+        consent=common.consent_mode(values),
     )
-
-
-def _scenario(text: str) -> Scenario:
-    try:
-        return decode_scenario(text)
-    except ValueError as exc:
-        refuse_bad_scenario(exc)
 
 
 def vqd_for(query: str) -> str:
@@ -99,12 +81,8 @@ def vqd_for(query: str) -> str:
     return "4-" + str(int(hashlib.sha256(query.encode()).hexdigest()[:24], 16))
 
 
-def _html(body: str, status: int = 200) -> Response:
-    return Response(body, status=status, mimetype="text/html")
-
-
 def _anomaly_page(status: int) -> Response:
-    return _html(
+    return common.html(
         '<!DOCTYPE html><html lang="en-US"><head><title>DuckDuckGo</title></head><body>'
         '<div class="anomaly-modal__mask"><div class="anomaly-modal__modal" data-testid="anomaly-modal">'
         '<div class="anomaly-modal__title">Unfortunately, bots use DuckDuckGo too.</div>'
@@ -123,23 +101,18 @@ def _consent_page(prefix: str) -> Response:
         f' value="{target}"><button type="submit">{label}</button></form>'
         for label in ("Reject all", "Accept all")
     )
-    return _html(
+    return common.html(
         '<!DOCTYPE html><html><head><title>Before you continue</title></head><body><div id="consent">'
         f"<h1>Before you continue to DuckDuckGo</h1><p>We value your privacy.</p>{forms}</div></body></html>"
     )
 
 
-def _pause(setup: Scenario) -> None:
-    if setup.delay_ms:
-        time.sleep(setup.delay_ms / 1000)
-
-
 @blueprint.route("/duckduckgo/<scenario>/")
 def search(scenario: str) -> Response:
-    setup = _scenario(scenario)
+    setup = common.parse_scenario(decode_scenario, scenario)
     prefix = f"/duckduckgo/{scenario}"
-    _pause(setup)
-    if setup.consent and (setup.consent == "wall" or request.cookies.get(CONSENT_COOKIE) != "1"):
+    common.pause(setup.delay_ms)
+    if common.consent_pending(setup.consent, CONSENT_COOKIE):
         return _consent_page(prefix)
     if setup.captcha == 1:
         return _anomaly_page(200)
@@ -155,7 +128,7 @@ def search(scenario: str) -> Response:
         " img.className = 'tile--img__img'; img.src = r.thumbnail; img.alt = r.title; tile.appendChild(img);"
         " grid.appendChild(tile); }); }).catch(function () {});"
     )
-    return _html(
+    return common.html(
         f'<!DOCTYPE html><html lang="en-US"><head><meta charset="utf-8"><title>{escape(query)} at DuckDuckGo</title>'
         f'</head><body class="body--serp"><form id="search_form" action="{escape(prefix)}/">'
         f'<input id="search_form_input" name="q" value="{escape(query)}"></form>'
@@ -167,25 +140,21 @@ def search(scenario: str) -> Response:
 
 @blueprint.route("/duckduckgo/<scenario>/i.js")
 def images_json(scenario: str) -> Response:
-    setup = _scenario(scenario)
-    _pause(setup)
+    setup = common.parse_scenario(decode_scenario, scenario)
+    common.pause(setup.delay_ms)
     query = request.args.get("q", "")
     if request.args.get("vqd") != vqd_for(query):
-        return Response("", status=403, mimetype="text/html")
-    try:
-        offset = max(0, int(request.args.get("s", 0)))
-    except ValueError:
-        offset = 0
+        return common.html("", status=403)
+    offset = max(0, common.int_arg("s", 0))
     if setup.captcha and offset // setup.page + 2 >= setup.captcha:
         return _anomaly_page(403)
     host = request.host_url
-    options = f"?{urlencode(setup.image_options)}" if setup.image_options else ""
-    side = int(setup.image_options.get("size", IMAGE_SIDE))
+    side = common.image_side(setup.image_options)
     numbers = range(offset + 1, min(setup.total, offset + setup.page) + 1)
     results = [
         {
             "height": side,
-            "image": f"{host}img/{n}.{setup.ext}{options}",
+            "image": common.full_image_url(n, setup.ext, setup.image_options),
             "image_token": hashlib.sha1(f"i{n}".encode()).hexdigest(),
             "source": "Bing",
             "thumbnail": f"{host}img/{n}.{setup.ext}?size=96",
@@ -207,20 +176,11 @@ def images_json(scenario: str) -> Response:
 
 @blueprint.route("/duckduckgo/<scenario>/consent/save", methods=["POST"])
 def consent_saved(scenario: str) -> BaseResponse:
-    setup = _scenario(scenario)
-    prefix = f"/duckduckgo/{scenario}"
-    target = request.form.get("continue", "")
-    response = redirect(target if target.startswith(prefix + "/") else prefix + "/", code=303)
-    if setup.consent != "wall":
-        response.set_cookie(CONSENT_COOKIE, "1", path="/duckduckgo/", samesite="Lax")
-    return response
+    setup = common.parse_scenario(decode_scenario, scenario)
+    return common.save_consent("duckduckgo", scenario, "/", CONSENT_COOKIE, remember=setup.consent != "wall")
 
 
 @blueprint.route("/duckduckgo/<scenario>/page/<int:number>")
 def page(scenario: str, number: int) -> Response:
     """The page a result was "found on": a title and the image."""
-    setup = _scenario(scenario)
-    return _html(
-        f"<!DOCTYPE html><html><head><title>Picture {number}</title></head><body><h1>Picture {number}</h1>"
-        f'<img src="/img/{number}.{setup.ext}" alt="picture {number}"></body></html>'
-    )
+    return common.found_on_page(number, common.parse_scenario(decode_scenario, scenario).ext)

@@ -1,6 +1,6 @@
 """A fake Google Images on loopback: a JavaScript results page fed by script data, with infinite scroll.
 
-The scenario lives in the base URL's path (the grammar of tests/fakeweb/bing.py):
+The scenario lives in the base URL's path (the grammar of tests/fakeweb/common.py):
 
     {web.url}/google/<scenario>/search?q=...&udm=2              the results page (first batch)
     {web.url}/google/<scenario>/search?q=...&udm=2&start=100&async=_fmt:html   a further batch
@@ -28,7 +28,6 @@ full-size image (`#islsp img.sFlh5c`) when a thumbnail is clicked: the slow way 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from html import escape
 from urllib.parse import urlencode
@@ -36,7 +35,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from tests.fakeweb.bing import IMAGE_SIDE, join_scenario, non_negative, refuse_bad_scenario, split_scenario
+from tests.fakeweb import common
 from tests.fakeweb.google_script import ISR_JS
 
 blueprint = Blueprint("google", __name__)
@@ -70,64 +69,34 @@ def encode_scenario(
     **image_options: object,
 ) -> str:
     """The path segment that makes the fake Google behave as described (see the module docstring)."""
-    consent_value = ("1" if consent else "") if isinstance(consent, bool) else consent
     optional = {
         "batch": (batch, 100),
         "more_every": (more_every, 300),
         "captcha": (int(captcha), 0),
-        "consent": (consent_value, ""),
+        "consent": (common.consent_setting(consent), ""),
         "stall": (stall, 0),
-        "ext": (ext, "jpg"),
-        "delay_ms": (delay_ms, 0),
     }
-    return join_scenario({"total": total}, optional, image_options)
+    return common.join_scenario(total, optional, ext, delay_ms, image_options)
 
 
 def decode_scenario(text: str) -> Scenario:
-    keys = ("total", "batch", "more_every", "captcha", "consent", "stall", "ext", "delay_ms")
-    values, images = split_scenario(text, keys)
-    consent = values.get("consent", "")
-    if consent not in ("", "0", "1", "wall"):
-        raise ValueError(f"consent must be 1 or wall, not {consent!r}")
+    values, images = common.split_scenario(text, ("batch", "more_every", "consent", "stall"))
     return Scenario(
-        total=non_negative(values, "total", 60),
+        **common.shared_settings(values, images),
         batch=max(1, int(values.get("batch", 100))),
-        more_every=non_negative(values, "more_every", 300),
-        captcha=non_negative(values, "captcha", 0),
-        consent="" if consent == "0" else consent,
-        stall=non_negative(values, "stall", 0),
-        ext=values.get("ext", "jpg"),
-        delay_ms=non_negative(values, "delay_ms", 0),
-        image_options=images,
+        more_every=common.non_negative(values, "more_every", 300),
+        consent=common.consent_mode(values),
+        stall=common.non_negative(values, "stall", 0),
     )
-
-
-def _scenario(text: str) -> Scenario:
-    try:
-        return decode_scenario(text)
-    except ValueError as exc:
-        refuse_bad_scenario(exc)
-
-
-def _html(body: str, status: int = 200) -> Response:
-    return Response(body, status=status, mimetype="text/html")
-
-
-def _int_arg(name: str, default: int) -> int:
-    try:
-        return int(request.args.get(name, default))
-    except ValueError:
-        return default
 
 
 def _data_script(setup: Scenario, prefix: str, query: str, numbers: range, key: int) -> str:
     host = request.host_url
-    options = f"?{urlencode(setup.image_options)}" if setup.image_options else ""
-    side = int(setup.image_options.get("size", IMAGE_SIDE))
+    side = common.image_side(setup.image_options)
     entries = []
     for n in numbers:
         title = f"{query} picture {n}"
-        full = [f"{host}img/{n}.{setup.ext}{options}", side, side]
+        full = [common.full_image_url(n, setup.ext, setup.image_options), side, side]
         thumb = [f"{host}img/{n}.{setup.ext}?size={THUMB_SIDE}", THUMB_SIDE, THUMB_SIDE]
         page = [None, f"doc{n}", f"{host}{prefix.lstrip('/')}/page/{n}", title] + [None] * 10 + [request.host]
         meta = {"2001": [None, None, None, 0, 0, 0, 0], "2003": page, "2008": [None, title]}
@@ -164,9 +133,8 @@ def _batch(setup: Scenario, prefix: str, query: str, start: int) -> tuple[range,
 
 
 def _detour(setup: Scenario, prefix: str, start: int, first_load: bool) -> BaseResponse | None:
-    if setup.delay_ms:
-        time.sleep(setup.delay_ms / 1000)
-    if first_load and setup.consent and (setup.consent == "wall" or request.cookies.get(CONSENT_COOKIE) != "1"):
+    common.pause(setup.delay_ms)
+    if first_load and common.consent_pending(setup.consent, CONSENT_COOKIE):
         return redirect(f"{prefix}/consent/ml?" + urlencode({"continue": request.full_path, "hl": "en"}), code=302)
     if setup.captcha and start // setup.batch + 1 >= setup.captcha:
         return redirect(f"{prefix}/sorry/index?" + urlencode({"continue": request.full_path, "q": "fake"}), code=302)
@@ -182,9 +150,9 @@ def script() -> Response:
 
 @blueprint.route("/google/<scenario>/search")
 def search(scenario: str) -> BaseResponse:
-    setup = _scenario(scenario)
+    setup = common.parse_scenario(decode_scenario, scenario)
     prefix = f"/google/{scenario}"
-    start = max(0, _int_arg("start", 0))
+    start = max(0, common.int_arg("start", 0))
     is_batch = "async" in request.args
     detour = _detour(setup, prefix, start, first_load=not is_batch)
     if detour is not None:
@@ -195,9 +163,9 @@ def search(scenario: str) -> BaseResponse:
     data = _data_script(setup, prefix, query, numbers, start // setup.batch + 1)
     state = f'data-next="{escape(following)}" data-gated="{"1" if gated else ""}"'
     if is_batch:
-        return _html(f'<div class="islrc-batch" {state}>{tiles}</div>{data}')
+        return common.html(f'<div class="islrc-batch" {state}>{tiles}</div>{data}')
     shown = {True: "block", False: "none"}
-    return _html(
+    return common.html(
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(query)} - Google Search</title>'
         '<script src="/google/static/isr.js"></script><style>.isv-r{display:inline-block;width:180px;height:180px;'
         "margin:4px}#rcnt{margin-right:380px}#islsp{position:fixed;top:0;right:0;width:360px;height:100%}</style>"
@@ -217,8 +185,8 @@ def search(scenario: str) -> BaseResponse:
 @blueprint.route("/google/<scenario>/sorry/index")
 def sorry(scenario: str) -> Response:
     """What Google answers automated traffic with: HTTP 429 and a reCAPTCHA."""
-    _scenario(scenario)
-    return _html(
+    common.parse_scenario(decode_scenario, scenario)
+    return common.html(
         '<!DOCTYPE html><html><head><title>Sorry...</title></head><body><div style="max-width:400px">'
         '<form id="captcha-form" action="index" method="post"><div id="recaptcha" class="g-recaptcha"'
         ' data-sitekey="fake"></div><input type="hidden" name="q" value="fake"></form><hr>'
@@ -232,7 +200,7 @@ def sorry(scenario: str) -> Response:
 @blueprint.route("/google/<scenario>/consent/ml")
 def consent(scenario: str) -> Response:
     """The EU interstitial: two forms, as on consent.google.com."""
-    _scenario(scenario)
+    common.parse_scenario(decode_scenario, scenario)
     target = escape(request.args.get("continue", ""))
     forms = "".join(
         f'<form method="post" action="save"><input type="hidden" name="continue" value="{target}">'
@@ -240,7 +208,7 @@ def consent(scenario: str) -> Response:
         f"<span>{label}</span></button></form>"
         for label, eom in (("Reject all", "true"), ("Accept all", "false"))
     )
-    return _html(
+    return common.html(
         '<!DOCTYPE html><html lang="en"><head><title>Before you continue to Google</title></head><body>'
         "<div><h1>Before you continue to Google</h1><p>We use cookies and data to deliver and maintain Google"
         f" services.</p>{forms}</div></body></html>"
@@ -249,23 +217,11 @@ def consent(scenario: str) -> Response:
 
 @blueprint.route("/google/<scenario>/consent/save", methods=["POST"])
 def consent_saved(scenario: str) -> BaseResponse:
-    setup = _scenario(scenario)
-    prefix = f"/google/{scenario}"
-    target = request.form.get("continue", "")
-    if not target.startswith(prefix + "/"):
-        # Only back into this fake engine: never an open redirect.
-        target = f"{prefix}/search"
-    response = redirect(target, code=303)
-    if setup.consent != "wall":
-        response.set_cookie(CONSENT_COOKIE, "1", path="/google/", samesite="Lax")
-    return response
+    setup = common.parse_scenario(decode_scenario, scenario)
+    return common.save_consent("google", scenario, "/search", CONSENT_COOKIE, remember=setup.consent != "wall")
 
 
 @blueprint.route("/google/<scenario>/page/<int:number>")
 def page(scenario: str, number: int) -> Response:
     """The page a result was "found on": a title and the image."""
-    setup = _scenario(scenario)
-    return _html(
-        f"<!DOCTYPE html><html><head><title>Picture {number}</title></head><body><h1>Picture {number}</h1>"
-        f'<img src="/img/{number}.{setup.ext}" alt="picture {number}"></body></html>'
-    )
+    return common.found_on_page(number, common.parse_scenario(decode_scenario, scenario).ext)

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
+from typing import Concatenate, ParamSpec
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from tests.fakeweb import duckduckgo, google
+from tests.fakeweb import bing, duckduckgo, google
 from tests.fakeweb.app import create_app
-from tests.fakeweb.bing import encode_scenario
+
+P = ParamSpec("P")
+
+
+def _engine_url(engine: str, title: str, encode: Callable[P, str]) -> Callable[Concatenate[FakeWeb, P], str]:
+    """A FakeWeb method taking `encode`'s arguments (the engine's scenario) and answering its base URL."""
+
+    def url(self: FakeWeb, /, *args: P.args, **kwargs: P.kwargs) -> str:
+        return f"{self.url}/{engine}/{encode(*args, **kwargs)}"
+
+    url.__name__ = f"{engine}_url"
+    url.__qualname__ = f"FakeWeb.{engine}_url"
+    url.__doc__ = (
+        f"The base URL of a fake {title} with this behaviour (see tests/fakeweb/{engine}.py),"
+        f" for IMGJOB_{engine.upper()}_URL."
+    )
+    return url
 
 
 class FakeWeb:
@@ -26,51 +44,9 @@ class FakeWeb:
         assert self._server is not None, "FakeWeb is not running"
         return f"http://{self._host}:{self._server.server_port}"
 
-    def bing_url(
-        self,
-        total: int = 60,
-        captcha: bool | int = False,
-        consent: bool = False,
-        overlap: int = 0,
-        ext: str = "jpg",
-        delay_ms: int = 0,
-        **image_options: object,
-    ) -> str:
-        """The base URL of a fake Bing with this behaviour (see tests/fakeweb/bing.py), for IMGJOB_BING_URL."""
-        scenario = encode_scenario(total, captcha, consent, overlap, ext, delay_ms, **image_options)
-        return f"{self.url}/bing/{scenario}"
-
-    def google_url(
-        self,
-        total: int = 60,
-        batch: int = 100,
-        more_every: int = 300,
-        captcha: bool | int = False,
-        consent: bool | str = False,
-        stall: int = 0,
-        ext: str = "jpg",
-        delay_ms: int = 0,
-        **image_options: object,
-    ) -> str:
-        """The base URL of a fake Google with this behaviour (see tests/fakeweb/google.py), for IMGJOB_GOOGLE_URL."""
-        scenario = google.encode_scenario(
-            total, batch, more_every, captcha, consent, stall, ext, delay_ms, **image_options
-        )
-        return f"{self.url}/google/{scenario}"
-
-    def duckduckgo_url(
-        self,
-        total: int = 60,
-        page: int = 100,
-        captcha: bool | int = False,
-        consent: bool | str = False,
-        ext: str = "jpg",
-        delay_ms: int = 0,
-        **image_options: object,
-    ) -> str:
-        """The base URL of a fake DuckDuckGo (see tests/fakeweb/duckduckgo.py), for IMGJOB_DUCKDUCKGO_URL."""
-        scenario = duckduckgo.encode_scenario(total, page, captcha, consent, ext, delay_ms, **image_options)
-        return f"{self.url}/duckduckgo/{scenario}"
+    bing_url = _engine_url("bing", "Bing", bing.encode_scenario)
+    google_url = _engine_url("google", "Google", google.encode_scenario)
+    duckduckgo_url = _engine_url("duckduckgo", "DuckDuckGo", duckduckgo.encode_scenario)
 
     def start(self) -> FakeWeb:
         self._server = make_server(self._host, self._port, create_app(), threaded=True)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,12 +15,7 @@ from services.scraper.providers.bing_parse import next_offset, next_url, parse_b
 from services.scraper.providers.blocks import CAPTCHA, CONSENT
 from tests.fakeweb import FakeWeb
 from tests.fakeweb.bing import Scenario, decode_scenario, encode_scenario
-
-
-def fixture_path() -> Path:
-    folder = os.environ.get("IMGJOB_FIXTURES")
-    base = Path(folder) if folder else Path(__file__).resolve().parents[3] / "shared" / "fixtures"
-    return base / "search" / "bing_images.html"
+from tests.fixtures import bing_results_page
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +61,7 @@ def ancestries(html: str) -> set[tuple[str, ...]]:
 
 
 def test_results_sit_in_the_same_markup_as_on_the_real_page(web: FakeWeb) -> None:
-    real = ancestries(fixture_path().read_text(encoding="utf-8"))
+    real = ancestries(bing_results_page().read_text(encoding="utf-8"))
     fake = ancestries(get(f"{web.bing_url(total=40)}/images/search", q="cats", first=1))
     assert fake == {("li", "div.iuscp", "div.imgpt")}
     assert fake <= real

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -15,16 +14,12 @@ from services.scraper.providers.base import distinct, normalise_url
 from services.scraper.providers.bing_parse import next_offset, next_url, parse_bing_results
 from services.scraper.providers.blocks import CAPTCHA, CONSENT, UNUSUAL_TRAFFIC
 from tests.fakeweb import FakeWeb
+from tests.fixtures import bing_results_page
 
 FIRST_URL = "https://vectorseek.com/wp-content/uploads/2023/03/Golang-Gopher-Logo-Vector.jpg"
 
 
-def fixtures_dir() -> Path:
-    override = os.environ.get("IMGJOB_FIXTURES")
-    return Path(override) if override else Path(__file__).resolve().parents[3] / "shared" / "fixtures"
-
-
-BING_FIXTURE = fixtures_dir() / "search" / "bing_images.html"
+BING_FIXTURE = bing_results_page()
 
 CAPTCHA_PAGE = """<!DOCTYPE html><html><head><title>Bing</title></head><body>
 <div class="captcha"><h1>One last step</h1><p>Please solve the challenge below to continue.</p>

@@ -13,9 +13,7 @@ import json
 import logging
 import sys
 import time
-import uuid
 import zipfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -23,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from services.packager.service import build_service
 from shared.bootstrap import bootstrap, migrate
 from shared.config import Settings
-from shared.domain.model import Job, JobStatus, Link
+from shared.domain.model import JobStatus
 from shared.events import JOB_LINKS_COLLECTED, QUEUE_PACKAGER, Event
+from tests.support import packaging_job
 
 
 def memory_kb(field: str) -> int:
@@ -48,20 +47,7 @@ def main(urls_file: str, work_dir: str, blob_url: str | None = None) -> int:
     )
     adapters = bootstrap(settings)
     migrate(adapters)
-    now = datetime.now(UTC)
-    job = Job(
-        id=uuid.uuid4().hex,
-        query="bench",
-        email="bench@example.com",
-        count=len(urls),
-        scheduled_at=now - timedelta(minutes=1),
-        timezone="UTC",
-        created_at=now,
-        status=JobStatus.PACKAGING,
-        started_at=now,
-    )
-    adapters.store.add_job(job)
-    adapters.store.save_links(job.id, [Link(position=i, url=url) for i, url in enumerate(urls, 1)])
+    job = packaging_job(adapters, urls, query="bench", email="bench@example.com")
     handler = build_service(adapters).handlers[QUEUE_PACKAGER]
     idle_kb = memory_kb("VmRSS")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -13,7 +14,7 @@ from typing import Any
 
 from shared.bootstrap import Adapters, bootstrap, migrate
 from shared.config import Settings
-from shared.domain.model import Job
+from shared.domain.model import Job, JobStatus, Link
 from shared.events import ALL_EVENT_TYPES, Event
 
 
@@ -60,6 +61,42 @@ def new_job(clock: Callable[[], datetime], delay: float = 0, **fields: Any) -> J
     }
     values.update(fields)
     return Job(**values)
+
+
+def packaging_job(
+    adapters: Adapters,
+    urls: Sequence[str],
+    *,
+    query: str,
+    email: str = "someone@example.com",
+    timezone: str = "UTC",
+    found_on_pages: bool = False,
+) -> Job:
+    """A job in `packaging` with `urls` as its links, in order, as the scraper leaves it for the packager.
+
+    With `found_on_pages`, each link also names the page Bing found it on (https://pages.example/<position>).
+    """
+    now = datetime.now(UTC)
+    job = Job(
+        id=uuid.uuid4().hex,
+        query=query,
+        email=email,
+        count=len(urls),
+        scheduled_at=now - timedelta(minutes=1),
+        timezone=timezone,
+        created_at=now - timedelta(minutes=2),
+        status=JobStatus.PACKAGING,
+        started_at=now - timedelta(minutes=1),
+    )
+    adapters.store.add_job(job)
+    links = [
+        Link(position=i, url=url, page_url=f"https://pages.example/{i}", provider="bing")
+        if found_on_pages
+        else Link(position=i, url=url)
+        for i, url in enumerate(urls, 1)
+    ]
+    adapters.store.save_links(job.id, links)
+    return job
 
 
 class EventRecorder:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import io
 import secrets
-import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -25,13 +24,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import make_server
 
-from services.gateway.app import create_app
-from shared.adapters.browsers import LocalChromium
 from shared.bootstrap import Adapters
 from shared.domain.model import Job, JobStatus
-from tests.unit.test_gateway_support import OWNER_EMAIL, SettableClock, add_job, make_adapters
+from tests.unit.test_gateway_support import OWNER_EMAIL, SettableClock, add_job
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -45,34 +41,17 @@ WAIT = 20  # generous: the CPU is shared with other test runs
 
 @pytest.fixture
 def clock() -> SettableClock:
+    # The real time: the page's script checks the form against the browser's clock, and the app must agree.
     return SettableClock(datetime.now(UTC))
 
 
 @pytest.fixture
-def adapters(tmp_path: Path, clock: SettableClock) -> Iterator[Adapters]:
-    found = make_adapters(tmp_path, clock)
-    yield found
-    found.close()
-
-
-@pytest.fixture
-def base_url(adapters: Adapters) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, create_app(adapters), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def driver() -> Iterator[WebDriver]:
-    with LocalChromium("/usr/bin/chromium", "/usr/bin/chromedriver", 30).session() as session:
-        session.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ZONE})
-        yield session
-        # Our pages run under a CSP without inline code: the browser must not have blocked anything.
-        blocked = [entry["message"] for entry in session.get_log("browser") if entry.get("source") == "security"]
-        assert blocked == []
+def driver(driver: WebDriver) -> Iterator[WebDriver]:
+    driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ZONE})
+    yield driver
+    # Our pages run under a CSP without inline code: the browser must not have blocked anything.
+    blocked = [entry["message"] for entry in driver.get_log("browser") if entry.get("source") == "security"]
+    assert blocked == []
 
 
 def screenshot(driver: WebDriver, name: str, *, dark: bool = False) -> None:

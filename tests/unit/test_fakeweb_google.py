@@ -14,7 +14,7 @@ from services.scraper.providers import detect_block
 from services.scraper.providers.blocks import CONSENT, UNUSUAL_TRAFFIC
 from services.scraper.providers.google_parse import parse_google_results, parse_google_scripts
 from services.scraper.providers.page_actions import page_state, read_page
-from shared.adapters.browsers import LocalChromium
+from tests.browser import chromium
 from tests.fakeweb import FakeWeb
 from tests.fakeweb.google import Scenario, decode_scenario, encode_scenario
 from tests.support import wait_until
@@ -122,7 +122,7 @@ def test_scenario_round_trips_and_rejects_typos(web: FakeWeb) -> None:
 
 @pytest.fixture(scope="module")
 def driver() -> Iterator[WebDriver]:
-    with LocalChromium("/usr/bin/chromium", "/usr/bin/chromedriver", 30).session() as session:
+    with chromium().session() as session:
         yield session
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from shared.bootstrap import Adapters
 from shared.domain.model import JobStatus
 from shared.events import JOB_DUE
 from tests.unit.test_gateway_support import (
+    NOW,
     OWNER_EMAIL,
     Collector,
     SettableClock,
@@ -22,20 +22,6 @@ from tests.unit.test_gateway_support import (
     make_adapters,
     make_ready_job,
 )
-
-NOW = datetime(2030, 3, 14, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def adapters(tmp_path: Path) -> Iterator[Adapters]:
-    found = make_adapters(tmp_path, SettableClock(NOW))
-    yield found
-    found.close()
-
-
-@pytest.fixture
-def client(adapters: Adapters) -> FlaskClient:
-    return create_app(adapters).test_client()
 
 
 def body(**changes: object) -> dict[str, object]:

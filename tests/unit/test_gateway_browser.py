@@ -3,49 +3,26 @@
 from __future__ import annotations
 
 import secrets
-import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import make_server
 
-from services.gateway.app import create_app
-from shared.adapters.browsers import LocalChromium
 from shared.bootstrap import Adapters
 from shared.domain.model import JobStatus
-from tests.unit.test_gateway_support import SettableClock, add_job, make_adapters
+from tests.unit.test_gateway_support import SettableClock, add_job
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def adapters(tmp_path: Path) -> Iterator[Adapters]:
-    found = make_adapters(tmp_path, SettableClock(datetime.now(UTC)))
-    yield found
-    found.close()
-
-
-@pytest.fixture
-def base_url(adapters: Adapters) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, create_app(adapters), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def driver() -> Iterator[WebDriver]:
-    with LocalChromium("/usr/bin/chromium", "/usr/bin/chromedriver", 30).session() as session:
-        yield session
+def clock() -> SettableClock:
+    # The real time: the page's script checks the form against the browser's clock, and the app must agree.
+    return SettableClock(datetime.now(UTC))
 
 
 def set_value(driver: WebDriver, element: WebElement, value: str) -> None:

@@ -4,42 +4,20 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from html import unescape
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
 
-from services.gateway.app import create_app
 from services.gateway.presenters import download_filename, slugify
 from services.gateway.views_download import ByteRange, Unsatisfiable, parse_range
 from shared.bootstrap import Adapters
 from shared.domain.model import JobStatus
-from tests.unit.test_gateway_support import OWNER_EMAIL, SettableClock, add_job, make_adapters, make_ready_job
+from tests.unit.test_gateway_support import OWNER_EMAIL, SettableClock, add_job, make_ready_job
 
-NOW = datetime(2030, 3, 14, 9, 30, tzinfo=UTC)
 # More than one read chunk of the file store, so streaming and ranges cross chunk boundaries.
 ZIP = os.urandom(600_000)
-
-
-@pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock(NOW)
-
-
-@pytest.fixture
-def adapters(tmp_path: Path, clock: SettableClock) -> Iterator[Adapters]:
-    found = make_adapters(tmp_path, clock)
-    yield found
-    found.close()
-
-
-@pytest.fixture
-def client(adapters: Adapters) -> FlaskClient:
-    return create_app(adapters).test_client()
 
 
 def test_download_streams_the_whole_zip_with_its_headers(client: FlaskClient, adapters: Adapters) -> None:

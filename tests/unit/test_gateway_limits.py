@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,9 @@ from shared.config import Settings
 from shared.domain.model import JobStatus
 from tests.unit.test_gateway_support import SettableClock, make_adapters, metric, post_form
 
-NOW = datetime(2030, 3, 14, 9, 30, tzinfo=UTC)
-
 
 def api_body(email: str = "api@example.com", **changes: object) -> dict[str, object]:
     return {"query": "lighthouses", "email": email, "count": 3, **changes}
-
-
-@pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock(NOW)
 
 
 def limited_client(tmp_path: Path, clock: SettableClock, **limits: str) -> tuple[FlaskClient, Adapters]:

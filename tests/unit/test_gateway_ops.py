@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,19 +13,19 @@ from services.gateway.app import create_app
 from shared.adapters.memory_bus import MemoryBus
 from shared.adapters.sqlite_store import SqliteJobStore
 from shared.bootstrap import Adapters, bootstrap
-from tests.unit.test_gateway_support import make_adapters, make_ready_job, make_settings, metric, post_form
+from tests.unit.test_gateway_support import (
+    SettableClock,
+    make_adapters,
+    make_ready_job,
+    make_settings,
+    metric,
+    post_form,
+)
 
 
 @pytest.fixture
-def adapters(tmp_path: Path) -> Iterator[Adapters]:
-    found = make_adapters(tmp_path)
-    yield found
-    found.close()
-
-
-@pytest.fixture
-def client(adapters: Adapters) -> FlaskClient:
-    return create_app(adapters).test_client()
+def clock() -> SettableClock:
+    return SettableClock(datetime.now(UTC))
 
 
 def test_healthz_and_readyz(client: FlaskClient) -> None:

@@ -3,41 +3,23 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
 
-from services.gateway.app import create_app
 from shared.bootstrap import Adapters
 from shared.domain.model import JobStatus
 from shared.events import JOB_DUE
 from shared.signing import retry_signature
 from tests.unit.test_gateway_support import (
+    NOW,
     OWNER_EMAIL,
     Collector,
-    SettableClock,
     add_job,
-    make_adapters,
     post_form,
 )
-
-NOW = datetime(2030, 3, 14, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def adapters(tmp_path: Path) -> Iterator[Adapters]:
-    found = make_adapters(tmp_path, SettableClock(NOW))
-    yield found
-    found.close()
-
-
-@pytest.fixture
-def client(adapters: Adapters) -> FlaskClient:
-    return create_app(adapters).test_client()
 
 
 def all_jobs(adapters: Adapters) -> list[str]:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
 from flask.testing import FlaskClient
 
-from services.gateway.app import create_app
 from shared.bootstrap import Adapters
-from tests.unit.test_gateway_support import csrf_token, make_adapters, make_ready_job
+from tests.unit.test_gateway_support import SettableClock, csrf_token, make_ready_job
 
 ODD_TEXT = [
     "", " ", "0", "-1", "501", "1e9", "9" * 5000, "\x00", "😀", "<script>", "%", "true", "[]",
@@ -25,16 +23,15 @@ FIELDS = ["query", "email", "count", "date", "time", "timezone", "now", "schedul
 
 
 @pytest.fixture
-def adapters(tmp_path: Path) -> Iterator[Adapters]:
-    # Limits off: this is about what validation makes of odd input, not about how much of it is allowed.
-    found = make_adapters(tmp_path, settings={"rate_limit_per_address": "off", "rate_limit_per_email": "off"})
-    yield found
-    found.close()
+def clock() -> SettableClock:
+    # The real time: which of the odd dates lie in the past depends on it.
+    return SettableClock(datetime.now(UTC))
 
 
 @pytest.fixture
-def client(adapters: Adapters) -> FlaskClient:
-    return create_app(adapters).test_client()
+def gateway_settings() -> dict[str, object]:
+    # Limits off: this is about what validation makes of odd input, not about how much of it is allowed.
+    return {"rate_limit_per_address": "off", "rate_limit_per_email": "off"}
 
 
 def test_random_form_and_api_submissions_never_get_5xx(client: FlaskClient) -> None:

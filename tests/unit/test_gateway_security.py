@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,6 @@ from services.gateway.app import CONTENT_SECURITY_POLICY, create_app
 from shared.bootstrap import Adapters
 from shared.domain.model import JobStatus
 from tests.unit.test_gateway_support import (
-    SettableClock,
     add_job,
     csrf_token,
     make_adapters,
@@ -23,20 +20,7 @@ from tests.unit.test_gateway_support import (
     post_form,
 )
 
-NOW = datetime(2030, 3, 14, 9, 30, tzinfo=UTC)
 FORM = {"query": "red vintage bicycles", "email": "someone@example.com", "count": "25", "now": "1"}
-
-
-@pytest.fixture
-def adapters(tmp_path: Path) -> Iterator[Adapters]:
-    found = make_adapters(tmp_path, SettableClock(NOW))
-    yield found
-    found.close()
-
-
-@pytest.fixture
-def client(adapters: Adapters) -> FlaskClient:
-    return create_app(adapters).test_client()
 
 
 def jobs(adapters: Adapters) -> list[str]:

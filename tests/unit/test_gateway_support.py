@@ -21,6 +21,8 @@ from shared.domain.model import Job, JobStatus
 from shared.events import Event
 
 OWNER_EMAIL = "owner.secret@example.com"
+# The fixed "now" of the gateway tests' clock (see fixtures_gateway.py).
+NOW = datetime(2030, 3, 14, 9, 30, tzinfo=UTC)
 
 
 class SettableClock:

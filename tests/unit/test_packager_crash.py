@@ -13,10 +13,8 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from email.policy import default as default_policy
 from pathlib import Path
 
@@ -26,9 +24,10 @@ from services.notifier.service import build_service as build_notifier
 from services.packager.service import build_service as build_packager
 from shared.bootstrap import Adapters, bootstrap, migrate
 from shared.config import Settings
-from shared.domain.model import Job, JobStatus, Link
+from shared.domain.model import Job, JobStatus
 from shared.events import JOB_LINKS_COLLECTED, JOB_READY, QUEUE_NOTIFIER, QUEUE_PACKAGER, Event
 from tests.fakeweb import FakeWeb
+from tests.support import packaging_job
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = 40
@@ -50,24 +49,6 @@ def _environment(tmp_path: Path) -> dict[str, str]:
         # 4 at a time, 250 ms each: about 2.5 s for the job, time enough to kill it in the middle.
         "IMGJOB_DOWNLOAD_PER_HOST": "4",
     }
-
-
-def _job(adapters: Adapters, urls: list[str]) -> Job:
-    now = datetime.now(UTC)
-    job = Job(
-        id=uuid.uuid4().hex,
-        query="crash test",
-        email="someone@example.com",
-        count=len(urls),
-        scheduled_at=now - timedelta(minutes=1),
-        timezone="UTC",
-        created_at=now - timedelta(minutes=2),
-        status=JobStatus.PACKAGING,
-        started_at=now - timedelta(minutes=1),
-    )
-    adapters.store.add_job(job)
-    adapters.store.save_links(job.id, [Link(position=i, url=url) for i, url in enumerate(urls, 1)])
-    return job
 
 
 def _files(root: Path) -> list[str]:
@@ -112,7 +93,7 @@ def test_a_packager_killed_mid_job_is_finished_by_the_redelivery(web: FakeWeb, t
     adapters = bootstrap(Settings.from_env(env))
     migrate(adapters)
     urls = [f"{web.url}/img/{n}.png?latency_ms=250&size={100 + n}" for n in range(1, IMAGES + 1)]
-    job = _job(adapters, urls)
+    job = packaging_job(adapters, urls, query="crash test")
     ready_events: list[Event] = []
     announced = threading.Condition()
 

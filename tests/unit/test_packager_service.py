@@ -8,11 +8,10 @@ import io
 import json
 import threading
 import time
-import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,38 +22,15 @@ from PIL import Image
 from services.packager.service import build_service
 from shared.bootstrap import Adapters, bootstrap, migrate
 from shared.config import Settings
-from shared.domain.model import Job, JobStatus, Link
+from shared.domain.model import Job, JobStatus
 from shared.events import JOB_FAILED, JOB_LINKS_COLLECTED, JOB_READY, Event
 from shared.runtime import Runner
 from tests.fakeweb import FakeWeb
+from tests.support import EventRecorder, packaging_job
 
 CAP_KB = 300
+WAIT = 60.0  # seconds for a job to be packaged
 PIL_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
-
-
-class Collector:
-    """A queue bound to the packager's outgoing events, as the notifier's would be."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: Event) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def wait_for(self, event_type: str, count: int = 1, timeout: float = 60.0) -> list[Event]:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                found = [e for e in self.events if e.type == event_type]
-                if len(found) >= count:
-                    return found
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"no {count} x {event_type} within {timeout} s; got {self.events}")
-                self._cond.wait(remaining)
 
 
 @pytest.fixture(scope="module")
@@ -84,35 +60,17 @@ def adapters(tmp_path: Path) -> Iterator[Adapters]:
 
 
 @pytest.fixture
-def running(adapters: Adapters) -> Iterator[Collector]:
-    collector = Collector()
-    adapters.bus.subscribe("test.outgoing", [JOB_READY, JOB_FAILED], collector)
+def running(adapters: Adapters) -> Iterator[EventRecorder]:
+    # A queue bound to the packager's outgoing events, as the notifier's would be.
+    recorder = EventRecorder(adapters, "test.outgoing", [JOB_READY, JOB_FAILED])
     runner = Runner(adapters, [build_service(adapters)])
     runner.start()
-    yield collector
+    yield recorder
     runner.stop()
 
 
 def _packaging_job(adapters: Adapters, urls: list[str]) -> Job:
-    now = datetime.now(UTC)
-    job = Job(
-        id=uuid.uuid4().hex,
-        query="fake images",
-        email="someone@example.com",
-        count=len(urls),
-        scheduled_at=now - timedelta(minutes=1),
-        timezone="Europe/Paris",
-        created_at=now - timedelta(minutes=2),
-        status=JobStatus.PACKAGING,
-        started_at=now - timedelta(minutes=1),
-    )
-    adapters.store.add_job(job)
-    links = [
-        Link(position=i, url=url, page_url=f"https://pages.example/{i}", provider="bing")
-        for i, url in enumerate(urls, 1)
-    ]
-    adapters.store.save_links(job.id, links)
-    return job
+    return packaging_job(adapters, urls, query="fake images", timezone="Europe/Paris", found_on_pages=True)
 
 
 def _read_zip(adapters: Adapters, job: Job) -> bytes:
@@ -125,7 +83,7 @@ def _blob_files(tmp_path: Path) -> list[str]:
 
 
 def test_a_job_with_failures_and_duplicates_becomes_ready(
-    web: FakeWeb, adapters: Adapters, running: Collector, tmp_path: Path
+    web: FakeWeb, adapters: Adapters, running: EventRecorder, tmp_path: Path
 ) -> None:
     base = web.url
     exts = ["jpg", "png", "gif", "webp"]
@@ -147,7 +105,7 @@ def test_a_job_with_failures_and_duplicates_becomes_ready(
     job = _packaging_job(adapters, urls)
 
     adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job.id))
-    [ready_event] = running.wait_for(JOB_READY)
+    [ready_event] = running.wait_for(JOB_READY, timeout=WAIT)
 
     assert ready_event.job_id == job.id
     assert ready_event.payload == {"images": 23, "failed": 6}
@@ -213,11 +171,11 @@ def test_a_job_with_failures_and_duplicates_becomes_ready(
     assert _blob_files(tmp_path) == [job.zip_key], "single images are deleted once the zip holds them"
 
 
-def test_a_job_whose_images_all_fail_is_failed(web: FakeWeb, adapters: Adapters, running: Collector) -> None:
+def test_a_job_whose_images_all_fail_is_failed(web: FakeWeb, adapters: Adapters, running: EventRecorder) -> None:
     urls = [f"{web.url}/img/{n}.jpg?status=404" for n in range(1, 4)] + [f"{web.url}/img/4.jpg?wrong_type=1"]
     job = _packaging_job(adapters, urls)
     adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job.id))
-    [failed_event] = running.wait_for(JOB_FAILED)
+    [failed_event] = running.wait_for(JOB_FAILED, timeout=WAIT)
     reason = "none of the 4 images could be downloaded: HTTP 404 (3), not an image"
     assert failed_event.job_id == job.id and failed_event.payload == {"reason": reason}
     failed = adapters.store.get_job(job.id)
@@ -230,18 +188,18 @@ def test_a_job_whose_images_all_fail_is_failed(web: FakeWeb, adapters: Adapters,
 
 
 def test_redelivery_to_a_ready_job_repeats_the_announcement_only(
-    web: FakeWeb, adapters: Adapters, running: Collector
+    web: FakeWeb, adapters: Adapters, running: EventRecorder
 ) -> None:
     job = _packaging_job(adapters, [f"{web.url}/img/{n}.png" for n in range(1, 6)])
     adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job.id))
-    [first] = running.wait_for(JOB_READY)
+    [first] = running.wait_for(JOB_READY, timeout=WAIT)
     ready = adapters.store.get_job(job.id)
     assert ready is not None
     zip_digest = hashlib.sha256(_read_zip(adapters, job)).hexdigest()
     requests_before = _image_requests(web)
 
     adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job.id))
-    second = running.wait_for(JOB_READY, count=2)[1]
+    second = running.wait_for(JOB_READY, count=2, timeout=WAIT)[1]
 
     again = adapters.store.get_job(job.id)
     assert again == ready, "no new token, no new expiry, nothing rewritten"

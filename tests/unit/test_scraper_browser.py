@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from services.scraper.handlers import SearchFailed, handle_job_started
 from services.scraper.service import build_service
-from shared.adapters.browsers import LocalChromium
 from shared.bootstrap import Adapters, bootstrap, migrate
-from shared.domain.model import Job, JobStatus
+from shared.domain.model import Job, JobStatus, Link
 from shared.events import JOB_FAILED, JOB_LINKS_COLLECTED, JOB_STARTED, Event
 from shared.runtime import Runner
+from tests.browser import chromium
 from tests.fakeweb import FakeWeb
 from tests.support import EventRecorder, SettableClock, embedded_settings, new_job
 
@@ -31,8 +32,7 @@ def adapters_for(tmp_path: Path, bing_url: str, page_load_timeout: float = 30) -
     settings = embedded_settings(
         tmp_path, search_providers=("bing",), search_urls={"bing": bing_url}, allow_private_networks=True
     )
-    browser = LocalChromium("/usr/bin/chromium", "/usr/bin/chromedriver", page_load_timeout)
-    adapters = bootstrap(settings, browser=browser, clock=SettableClock())
+    adapters = bootstrap(settings, browser=chromium(page_load_timeout), clock=SettableClock())
     migrate(adapters)
     return adapters
 
@@ -47,6 +47,31 @@ def stored(adapters: Adapters, job: Job) -> Job:
     current = adapters.store.get_job(job.id)
     assert current is not None
     return current
+
+
+@dataclass(frozen=True)
+class Search:
+    """What a search left behind: the job's `until` events, the job and its links as stored, and every
+    job.links_collected the bus carried."""
+
+    events: list[Event]
+    job: Job
+    links: list[Link]
+    links_collected: list[Event]
+
+
+def search(tmp_path: Path, bing_url: str, count: int, until: str) -> Search:
+    """Run the scraper's handler for a running job of `count` images against `bing_url`, until `until`."""
+    adapters = adapters_for(tmp_path, bing_url)
+    recorder = EventRecorder(adapters)
+    adapters.bus.start()
+    try:
+        job = running_job(adapters, count=count)
+        handle_job_started(adapters, Event(JOB_STARTED, job.id))
+        events = recorder.wait_for(until, job.id)
+        return Search(events, stored(adapters, job), adapters.store.get_links(job.id), recorder.of(JOB_LINKS_COLLECTED))
+    finally:
+        adapters.close()
 
 
 def test_collects_100_links_across_continuation_pages_through_the_bus(tmp_path: Path, web: FakeWeb) -> None:
@@ -77,69 +102,35 @@ def test_collects_100_links_across_continuation_pages_through_the_bus(tmp_path: 
 
 
 def test_an_engine_that_runs_out_gives_what_it_has_and_says_so(tmp_path: Path, web: FakeWeb) -> None:
-    adapters = adapters_for(tmp_path, web.bing_url(total=20))
-    recorder = EventRecorder(adapters)
-    adapters.bus.start()
-    try:
-        job = running_job(adapters, count=50)
-        handle_job_started(adapters, Event(JOB_STARTED, job.id))
-        (event,) = recorder.wait_for(JOB_LINKS_COLLECTED, job.id)
-        links = adapters.store.get_links(job.id)
-        current = stored(adapters, job)
-    finally:
-        adapters.close()
+    found = search(tmp_path, web.bing_url(total=20), count=50, until=JOB_LINKS_COLLECTED)
+    (event,) = found.events
     assert event.payload == {"links": 20}
-    assert [link.url for link in links] == [f"{web.url}/img/{n}.jpg" for n in range(1, 21)]
-    assert current.status is JobStatus.PACKAGING
-    assert current.note == "found 20 of 50 requested: the search ran out of results"
+    assert [link.url for link in found.links] == [f"{web.url}/img/{n}.jpg" for n in range(1, 21)]
+    assert found.job.status is JobStatus.PACKAGING
+    assert found.job.note == "found 20 of 50 requested: the search ran out of results"
 
 
 def test_a_captcha_fails_the_job_and_says_why(tmp_path: Path, web: FakeWeb) -> None:
-    adapters = adapters_for(tmp_path, web.bing_url(total=60, captcha=True))
-    recorder = EventRecorder(adapters)
-    adapters.bus.start()
-    try:
-        job = running_job(adapters, count=10)
-        handle_job_started(adapters, Event(JOB_STARTED, job.id))
-        (event,) = recorder.wait_for(JOB_FAILED, job.id)
-        current = stored(adapters, job)
-        assert adapters.store.get_links(job.id) == []
-        assert recorder.of(JOB_LINKS_COLLECTED) == []
-    finally:
-        adapters.close()
-    assert current.status is JobStatus.FAILED
-    assert current.failure_reason == "no images found (bing: blocked by a CAPTCHA page)"
+    found = search(tmp_path, web.bing_url(total=60, captcha=True), count=10, until=JOB_FAILED)
+    (event,) = found.events
+    assert found.links == []
+    assert found.links_collected == []
+    assert found.job.status is JobStatus.FAILED
+    assert found.job.failure_reason == "no images found (bing: blocked by a CAPTCHA page)"
     assert "CAPTCHA" in event.payload["reason"]
 
 
 def test_a_captcha_after_the_first_page_keeps_what_was_found(tmp_path: Path, web: FakeWeb) -> None:
-    adapters = adapters_for(tmp_path, web.bing_url(total=150, captcha=2))
-    recorder = EventRecorder(adapters)
-    adapters.bus.start()
-    try:
-        job = running_job(adapters, count=100)
-        handle_job_started(adapters, Event(JOB_STARTED, job.id))
-        (event,) = recorder.wait_for(JOB_LINKS_COLLECTED, job.id)
-        current = stored(adapters, job)
-    finally:
-        adapters.close()
+    found = search(tmp_path, web.bing_url(total=150, captcha=2), count=100, until=JOB_LINKS_COLLECTED)
+    (event,) = found.events
     assert event.payload == {"links": 35}
-    assert current.status is JobStatus.PACKAGING
-    assert current.note == "found 35 of 100 requested: bing: blocked by a CAPTCHA page after 35 links"
+    assert found.job.status is JobStatus.PACKAGING
+    assert found.job.note == "found 35 of 100 requested: bing: blocked by a CAPTCHA page after 35 links"
 
 
 def test_a_consent_wall_fails_the_job(tmp_path: Path, web: FakeWeb) -> None:
-    adapters = adapters_for(tmp_path, web.bing_url(total=60, consent=True))
-    recorder = EventRecorder(adapters)
-    adapters.bus.start()
-    try:
-        job = running_job(adapters, count=10)
-        handle_job_started(adapters, Event(JOB_STARTED, job.id))
-        recorder.wait_for(JOB_FAILED, job.id)
-        current = stored(adapters, job)
-    finally:
-        adapters.close()
-    assert current.failure_reason == "no images found (bing: blocked by a consent wall)"
+    found = search(tmp_path, web.bing_url(total=60, consent=True), count=10, until=JOB_FAILED)
+    assert found.job.failure_reason == "no images found (bing: blocked by a consent wall)"
 
 
 def test_an_engine_that_does_not_answer_in_time_is_retried_not_failed(tmp_path: Path, web: FakeWeb) -> None:

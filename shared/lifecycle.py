@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from shared.bootstrap import Adapters
 from shared.domain.model import FINISHED, Job, JobStatus
 from shared.events import JOB_EXPIRE, JOB_FAILED, Event
 
 log = logging.getLogger(__name__)
-
-ACTIVE = (JobStatus.SCHEDULED, JobStatus.RUNNING, JobStatus.PACKAGING)
 
 
 def publish_expiry(adapters: Adapters, job: Job) -> None:
@@ -48,7 +46,3 @@ def fail_job(adapters: Adapters, job_id: str, reason: str) -> bool:
 def _announce_failure(adapters: Adapters, job: Job) -> None:
     adapters.bus.publish(Event(JOB_FAILED, job.id, {"reason": job.failure_reason or ""}))
     publish_expiry(adapters, job)
-
-
-def is_due(job: Job, now: datetime) -> bool:
-    return job.scheduled_at <= now

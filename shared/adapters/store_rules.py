@@ -47,10 +47,6 @@ def from_ms(value: int) -> datetime:
     return EPOCH + value * _MS
 
 
-def truncate_ms(value: datetime) -> datetime:
-    return from_ms(to_ms(value))
-
-
 def purge_deadline_ms(job: Job, retention: timedelta) -> int:
     """When the job's records go even if nobody purges them (milliseconds since the epoch)."""
     last = job.scheduled_at if job.expires_at is None else max(job.scheduled_at, job.expires_at)

@@ -10,10 +10,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from selenium.common.exceptions import JavascriptException, StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import (
+    JavascriptException,
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from services.scraper.providers.blocks import CONSENT, block_by_url
@@ -154,9 +158,19 @@ def answer_consent(driver: WebDriver, choice: ConsentChoice, timeout: float) -> 
     if button is None:
         log.info("consent page at %s offers no button we know", driver.current_url)
         return False
+
+    def left_the_page(_: WebDriver) -> bool:
+        try:
+            button.is_enabled()
+        except WebDriverException:
+            # Stale, or, when the next document replaced this one mid-call, Chrome's "node does not
+            # belong to the document": either way the button's page is gone.
+            return True
+        return False
+
     try:
         button.click()
-        WebDriverWait(driver, timeout, poll_frequency=0.05).until(expected_conditions.staleness_of(button))
+        WebDriverWait(driver, timeout, poll_frequency=0.05).until(left_the_page)
     except (TimeoutException, StaleElementReferenceException):
         return False
     return block_by_url(driver.current_url) != CONSENT

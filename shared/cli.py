@@ -47,9 +47,15 @@ def _serve_gateway(adapters: Adapters, host: str, port: int) -> None:
     server.serve_forever()
 
 
-def cmd_up(args: argparse.Namespace) -> int:
+def _ready_adapters() -> Adapters:
+    """The adapters from the environment, with schema, bucket and queues in place (idempotent)."""
     adapters = bootstrap()
     migrate(adapters)
+    return adapters
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    adapters = _ready_adapters()
     runner = Runner(adapters, [_service(name, adapters) for name in WORKERS])
     runner.start()
     try:
@@ -60,8 +66,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
-    adapters = bootstrap()
-    migrate(adapters)
+    adapters = _ready_adapters()
     try:
         _serve_gateway(adapters, args.host, args.port)
     finally:
@@ -70,10 +75,9 @@ def cmd_gateway(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    adapters = bootstrap()
+    adapters = _ready_adapters()
     if adapters.settings.bus_url.startswith("memory://"):
         log.warning("IMGJOB_BUS_URL is memory://: this %s only sees events published in its own process", args.command)
-    migrate(adapters)
     runner = Runner(adapters, [_service(args.command, adapters)])
     runner.start()
     _stop_on_signals(runner.stop)
@@ -82,9 +86,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    adapters = bootstrap()
-    migrate(adapters)
-    adapters.close()
+    _ready_adapters().close()
     print("schema, bucket and queues are in place")
     return 0
 

@@ -131,24 +131,16 @@ class Limits:
 
     def admit_address(self, address: str) -> Refusal | None:
         """Count one submission attempt from `address` (valid or not: each costs us work)."""
-        wait = self.per_address.hit(address)
-        if wait is None or self.per_address.rate is None:
-            return None
-        return Refusal(
-            "address",
-            wait,
-            f"Too many submissions from your network address (at most {self.per_address.rate.describe()}). "
-            f"Please try again in {wait_phrase(wait)}.",
-        )
+        return _admit(self.per_address, address, "address", "Too many submissions from your network address")
 
     def admit_email(self, email: str) -> Refusal | None:
         """Count one job for `email`; checked after validation, so only real jobs use the allowance."""
-        wait = self.per_email.hit(email_key(email))
-        if wait is None or self.per_email.rate is None:
-            return None
-        return Refusal(
-            "email",
-            wait,
-            f"Too many jobs for this email address (at most {self.per_email.rate.describe()}). "
-            f"Please try again in {wait_phrase(wait)}.",
-        )
+        return _admit(self.per_email, email_key(email), "email", "Too many jobs for this email address")
+
+
+def _admit(window: SlidingWindow, key: str, limit: str, what: str) -> Refusal | None:
+    wait = window.hit(key)
+    if wait is None or window.rate is None:
+        return None
+    message = f"{what} (at most {window.rate.describe()}). Please try again in {wait_phrase(wait)}."
+    return Refusal(limit, wait, message)

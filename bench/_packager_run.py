@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from services.bootstrap import bootstrap, migrate
 from services.packager.service import build_service
-from shared.bootstrap import bootstrap, migrate
 from shared.config import Settings
 from shared.domain.model import JobStatus
 from shared.events import JOB_LINKS_COLLECTED, QUEUE_PACKAGER, Event
@@ -35,7 +35,7 @@ def memory_kb(field: str) -> int:
 
 def main(urls_file: str, work_dir: str, blob_url: str | None = None) -> int:
     # Nothing consumes job.ready here; the bus's warning about that is noise in the figures.
-    logging.getLogger("shared.adapters.memory_bus").setLevel(logging.ERROR)
+    logging.getLogger("shared.adapters.memory.bus").setLevel(logging.ERROR)
     work = Path(work_dir)
     urls = Path(urls_file).read_text().split()
     settings = Settings(

@@ -40,7 +40,7 @@ from services.scraper.providers import make_provider  # noqa: E402
 from services.scraper.providers.base import DistinctImages, FoundImage  # noqa: E402
 from services.scraper.providers.google import GoogleProvider  # noqa: E402
 from services.scraper.providers.page_actions import ask_for_more, page_state  # noqa: E402
-from shared.adapters.browsers import GridBrowser, LocalChromium  # noqa: E402
+from shared.adapters.selenium.browsers import GridBrowser, LocalChromium  # noqa: E402
 from shared.ports import BrowserFactory  # noqa: E402
 from tests.fakeweb import FakeWeb  # noqa: E402
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.domain.model import Job
+
 EXCHANGE = "imgjob.events"
 SCHEMA_VERSION = 1
 
@@ -17,14 +19,19 @@ JOB_LINKS_COLLECTED = "job.links_collected"
 JOB_READY = "job.ready"
 JOB_FAILED = "job.failed"
 JOB_EXPIRE = "job.expire"
-ALL_EVENT_TYPES = (JOB_DUE, JOB_STARTED, JOB_LINKS_COLLECTED, JOB_READY, JOB_FAILED, JOB_EXPIRE)
+# The next try of one email of a job (payload: its kind), for the notifier alone.
+JOB_EMAIL_DUE = "job.email_due"
+ALL_EVENT_TYPES = (JOB_DUE, JOB_STARTED, JOB_LINKS_COLLECTED, JOB_READY, JOB_FAILED, JOB_EXPIRE, JOB_EMAIL_DUE)
 
 QUEUE_SCHEDULER = "imgjob.scheduler"
 QUEUE_SCRAPER = "imgjob.scraper"
 QUEUE_PACKAGER = "imgjob.packager"
 QUEUE_NOTIFIER = "imgjob.notifier"
 QUEUE_JANITOR = "imgjob.janitor"
+# Dead letters are kept here for operators (`imgjob deadletters`); a copy of each goes to the watch
+# queue, whose consumer (the scheduler) fails the job a dead letter belonged to.
 DEAD_LETTER_QUEUE = "imgjob.dead-letter"
+DEAD_LETTER_WATCH_QUEUE = "imgjob.dead-letter.watch"
 
 # RabbitMQ names around the events exchange: where dead letters are routed into DEAD_LETTER_QUEUE, the
 # delay ladder's levels (level n is the exchange and the queue f"{DELAY_LEVEL_PREFIX}.{n:02d}"), and the
@@ -32,15 +39,6 @@ DEAD_LETTER_QUEUE = "imgjob.dead-letter"
 DEAD_LETTER_EXCHANGE = "imgjob.dlx"
 DELAY_LEVEL_PREFIX = "imgjob.delay"
 DELAY_DELIVERY_EXCHANGE = "imgjob.delay.delivery"
-
-# Which event types each service's queue receives.
-SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    QUEUE_SCHEDULER: (JOB_DUE,),
-    QUEUE_SCRAPER: (JOB_STARTED,),
-    QUEUE_PACKAGER: (JOB_LINKS_COLLECTED,),
-    QUEUE_NOTIFIER: (JOB_STARTED, JOB_READY, JOB_FAILED),
-    QUEUE_JANITOR: (JOB_EXPIRE, JOB_FAILED),
-}
 
 
 class EventFormatError(ValueError):
@@ -98,3 +96,34 @@ class Event:
             raise
         except (KeyError, TypeError, ValueError) as exc:
             raise EventFormatError(f"malformed event: {exc}") from exc
+
+
+# The one place each event's payload is built: ids, times and counts, never the query or the address.
+
+
+def job_due(job: Job) -> Event:
+    return Event(JOB_DUE, job.id, {"scheduled_at": job.scheduled_at.isoformat()})
+
+
+def job_started(job: Job) -> Event:
+    return Event(JOB_STARTED, job.id)
+
+
+def job_links_collected(job: Job, links: int) -> Event:
+    return Event(JOB_LINKS_COLLECTED, job.id, {"links": links})
+
+
+def job_ready(job: Job) -> Event:
+    return Event(JOB_READY, job.id, {"images": job.progress.images_downloaded, "failed": job.progress.images_failed})
+
+
+def job_failed(job: Job) -> Event:
+    return Event(JOB_FAILED, job.id, {"reason": job.failure_reason or ""})
+
+
+def job_expire(job: Job) -> Event:
+    return Event(JOB_EXPIRE, job.id, {"expires_at": job.expires_at.isoformat() if job.expires_at else None})
+
+
+def job_email_due(job: Job, kind: str) -> Event:
+    return Event(JOB_EMAIL_DUE, job.id, {"kind": kind})

@@ -1,23 +1,31 @@
-"""Lifecycle steps more than one service takes: failing a job and scheduling its expiry."""
+"""Lifecycle steps more than one service takes: announcing a due job, failing a job, its expiry."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime
 
-from shared.bootstrap import Adapters
+from shared import events
 from shared.domain.model import FINISHED, Job, JobStatus
-from shared.events import JOB_EXPIRE, JOB_FAILED, Event
+from shared.ports import Adapters
 
 log = logging.getLogger(__name__)
+
+
+def _seconds_until(adapters: Adapters, when: datetime) -> float:
+    return max(0.0, (when - adapters.clock()).total_seconds())
+
+
+def publish_due(adapters: Adapters, job: Job) -> None:
+    """The scheduler's wake-up call for the job's start time (now, if that has passed)."""
+    adapters.bus.publish(events.job_due(job), delay=_seconds_until(adapters, job.scheduled_at))
 
 
 def publish_expiry(adapters: Adapters, job: Job) -> None:
     """The janitor's wake-up call for when the job's link (or retry link) stops working."""
     if job.expires_at is None:
         return
-    delay = max(0.0, (job.expires_at - adapters.clock()).total_seconds())
-    adapters.bus.publish(Event(JOB_EXPIRE, job.id, {"expires_at": job.expires_at.isoformat()}), delay=delay)
+    adapters.bus.publish(events.job_expire(job), delay=_seconds_until(adapters, job.expires_at))
 
 
 def fail_job(adapters: Adapters, job_id: str, reason: str) -> bool:
@@ -28,13 +36,7 @@ def fail_job(adapters: Adapters, job_id: str, reason: str) -> bool:
         if job is not None and job.status is JobStatus.FAILED:
             _announce_failure(adapters, job)
         return False
-    now = adapters.clock()
-    failed = job.with_status(
-        JobStatus.FAILED,
-        failure_reason=reason,
-        finished_at=now,
-        expires_at=now + timedelta(seconds=adapters.settings.link_ttl),
-    )
+    failed = job.finish(JobStatus.FAILED, adapters.clock(), adapters.settings.link_ttl, failure_reason=reason)
     if not adapters.store.transition(failed, expected=[job.status]):
         # Someone else moved it meanwhile; let the redelivery look again.
         raise RuntimeError(f"job {job_id} changed while failing it")
@@ -44,5 +46,5 @@ def fail_job(adapters: Adapters, job_id: str, reason: str) -> bool:
 
 
 def _announce_failure(adapters: Adapters, job: Job) -> None:
-    adapters.bus.publish(Event(JOB_FAILED, job.id, {"reason": job.failure_reason or ""}))
+    adapters.bus.publish(events.job_failed(job))
     publish_expiry(adapters, job)

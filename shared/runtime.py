@@ -1,17 +1,22 @@
-"""Runs services: binds their handlers to the bus, runs their periodic sweeps, stops on a signal."""
+"""Runs services: binds their handlers to the bus, runs their periodic sweeps, stops on a signal.
+
+Routing is declared once, by each service: the event types it handles and the handler of each. The
+queue bindings (what `imgjob migrate` declares on the broker) are derived from those declarations.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from shared.bootstrap import Adapters
-from shared.events import DEAD_LETTER_QUEUE, SUBSCRIPTIONS, Event
-from shared.ports.bus import Handler
+from shared.events import Event
+from shared.ports import Adapters, DeadLetterHandler, Handler
 
 log = logging.getLogger(__name__)
+
+Subscriptions = dict[str, tuple[str, ...]]  # queue name -> the event types bound to it
 
 
 @dataclass(frozen=True)
@@ -25,26 +30,36 @@ class Periodic:
 
 @dataclass(frozen=True)
 class Service:
+    """A service's declaration: its queue, the handler of each event type it consumes (the queue's
+    bindings), what it does with dead letters if anything, and its periodic sweeps."""
+
     name: str
-    handlers: Mapping[str, Handler] = field(default_factory=dict)  # queue name -> handler
+    queue: str
+    handlers: Mapping[str, Handler] = field(default_factory=dict)  # event type -> handler
+    dead_letters: DeadLetterHandler | None = None
     periodic: Sequence[Periodic] = ()
 
+    def subscriptions(self) -> Subscriptions:
+        return {self.queue: tuple(self.handlers)} if self.handlers else {}
 
-def by_event_type(handlers: Mapping[str, Handler]) -> Handler:
-    """One queue, several event types: hand each event to the handler for its type."""
-
-    def dispatch(event: Event) -> None:
-        handler = handlers.get(event.type)
+    def dispatch(self, event: Event) -> None:
+        handler = self.handlers.get(event.type)
         if handler is None:
-            log.warning("no handler for %s; ignored", event.type)
+            # Only a binding left on the broker by another version of the service can get here.
+            log.warning("%s has no handler for %s; ignored", self.name, event.type)
             return
         handler(event)
 
-    return dispatch
 
-
-def _subscribed_types(queue: str) -> tuple[str, ...]:
-    return () if queue == DEAD_LETTER_QUEUE else SUBSCRIPTIONS[queue]
+def subscriptions_of(services: Iterable[Service]) -> Subscriptions:
+    """Every queue the services consume, with its bindings; two services never share a queue."""
+    merged: Subscriptions = {}
+    for service in services:
+        for queue, event_types in service.subscriptions().items():
+            if queue in merged:
+                raise ValueError(f"queue {queue} is declared by more than one service")
+            merged[queue] = event_types
+    return merged
 
 
 class Runner:
@@ -55,13 +70,16 @@ class Runner:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        bus = self._adapters.bus
         for service in self._services:
-            for queue, handler in service.handlers.items():
-                self._adapters.bus.subscribe(queue, _subscribed_types(queue), handler)
+            if service.handlers:
+                bus.subscribe(service.queue, tuple(service.handlers), service.dispatch)
+            if service.dead_letters is not None:
+                bus.subscribe_dead_letters(service.dead_letters)
             for task in service.periodic:
                 thread = threading.Thread(target=self._loop, args=(task,), daemon=True, name=task.name)
                 self._threads.append(thread)
-        self._adapters.bus.start()
+        bus.start()
         for thread in self._threads:
             thread.start()
 

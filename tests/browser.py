@@ -14,7 +14,7 @@ import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 from werkzeug.serving import make_server
 
-from shared.adapters.browsers import LocalChromium
+from shared.adapters.selenium.browsers import LocalChromium
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication

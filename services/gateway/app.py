@@ -1,4 +1,4 @@
-"""The gateway's Flask app factory: `gunicorn 'services.gateway.app:create_app()'`."""
+"""The gateway's Flask app factory, on adapters the composition root built (`services.wsgi` for gunicorn)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from services.gateway import csrf, errors, state, views_api, views_download, views_ops, views_pages
-from shared.bootstrap import Adapters, bootstrap, migrate
-from shared.config import resolve_secret_key
+from shared.ports import Adapters
 
 # Forms and API bodies are a few hundred bytes; anything near this is not a job submission.
 MAX_BODY_BYTES = 64 * 1024
@@ -53,17 +52,11 @@ def _secure_headers(response: Response) -> Response:
     return response
 
 
-def create_app(adapters: Adapters | None = None) -> Flask:
-    """The gateway app on the given adapters; with none, build them from the environment and migrate.
-
-    Nothing connects at import time: gunicorn imports this module, then calls the factory per worker.
-    """
-    if adapters is None:
-        adapters = bootstrap()
-        migrate(adapters)
+def create_app(adapters: Adapters) -> Flask:
+    """The gateway app on the given adapters; nothing connects until a request needs it."""
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=resolve_secret_key(adapters.settings),
+        SECRET_KEY=adapters.settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         SEND_FILE_MAX_AGE_DEFAULT=STATIC_MAX_AGE,
         SESSION_COOKIE_HTTPONLY=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.domain.emails import KINDS, EmailState
 from shared.domain.submission import MAX_AHEAD, MAX_COUNT, MAX_EMAIL_LENGTH, MAX_QUERY_LENGTH
 
 STATUSES = ["scheduled", "running", "packaging", "ready", "expired", "failed", "cancelled"]
@@ -83,6 +84,19 @@ def _schemas() -> dict[str, Any]:
                     "format": "uri",
                     "description": "Set while the job is ready and its link has not expired.",
                 },
+                "emails": {"type": "array", "items": _ref("Email")},
+            },
+        },
+        "Email": {
+            "type": "object",
+            "description": "One of the job's emails (started, ready, failed) as far as it was tried.",
+            "required": ["kind", "state", "attempts"],
+            "properties": {
+                "kind": {"type": "string", "enum": list(KINDS)},
+                "state": {"type": "string", "enum": [state.value for state in EmailState]},
+                "label": {"type": "string"},
+                "attempts": {"type": "integer", "minimum": 1},
+                "detail": {"type": ["string", "null"], "description": "The mail server's reply code, if any."},
             },
         },
         "Errors": {

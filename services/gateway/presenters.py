@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.domain.emails import KINDS, EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus
 
 STATUS_LABELS: dict[JobStatus, str] = {
@@ -20,6 +22,13 @@ STATUS_LABELS: dict[JobStatus, str] = {
     JobStatus.CANCELLED: "Cancelled",
 }
 SLUG_MAX = 40
+EMAIL_LABELS: dict[EmailState, str] = {
+    EmailState.PENDING: "sending",
+    EmailState.RETRYING: "the mail server deferred it; trying again",
+    EmailState.SENT: "sent",
+    EmailState.REFUSED: "refused by the mail server",
+    EmailState.UNDELIVERED: "could not be delivered while the link worked",
+}
 
 
 def expiry_label(status: JobStatus) -> str:
@@ -72,7 +81,22 @@ def download_path(job: Job, now: datetime) -> str | None:
     return f"/download/{job.download_token}"
 
 
-def job_json(job: Job, public_url: str, now: datetime) -> dict[str, Any]:
+def emails_view(records: Mapping[str, EmailRecord]) -> list[dict[str, Any]]:
+    """Each email tried so far, in the order a person gets them: kind, state, words for it, tries."""
+    return [
+        {
+            "kind": kind,
+            "state": records[kind].state.value,
+            "label": EMAIL_LABELS[records[kind].state],
+            "attempts": records[kind].attempts,
+            "detail": records[kind].detail,
+        }
+        for kind in KINDS
+        if kind in records
+    ]
+
+
+def job_json(job: Job, public_url: str, now: datetime, emails: Mapping[str, EmailRecord]) -> dict[str, Any]:
     """The API's view of a job. The email address is deliberately absent: ids travel in URLs."""
     path = download_path(job, now)
     return {
@@ -96,6 +120,7 @@ def job_json(job: Job, public_url: str, now: datetime) -> dict[str, Any]:
         "zip_bytes": job.zip_bytes,
         "status_url": f"{public_url}/jobs/{job.id}",
         "download_url": f"{public_url}{path}" if path else None,
+        "emails": emails_view(emails),
     }
 
 

@@ -9,7 +9,7 @@ from flask import Flask, current_app, request
 from prometheus_client import CollectorRegistry, Counter
 
 from services.gateway.ratelimit import Limits
-from shared.bootstrap import Adapters
+from shared.ports import Adapters
 
 EXTENSION = "imgjob"
 METRICS_EXTENSION = "imgjob_metrics"

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from services.gateway import presenters
-from services.gateway.handlers import NotCancellable, cancel_job, submit_job
+from services.gateway.commands import NotCancellable, cancel_job, submit_job
 from services.gateway.ratelimit import Refusal, retry_after_header
 from services.gateway.state import adapters, client_address, is_job_id, limits, metrics, public_url
 from shared.domain.model import Job
@@ -91,7 +91,7 @@ def get_job(job_id: str) -> Response:
     job = _job_or_none(job_id)
     if job is None:
         return error_response(404, {"id": NO_SUCH_JOB})
-    return jsonify(presenters.job_json(job, public_url(), adapters().clock()))
+    return jsonify(presenters.job_json(job, public_url(), adapters().clock(), adapters().store.emails(job.id)))
 
 
 @bp.delete("/jobs/<job_id>")
@@ -108,4 +108,4 @@ def delete_job(job_id: str) -> Response:
     if job is None:
         return error_response(404, {"id": NO_SUCH_JOB})
     metrics().cancellations.inc()
-    return jsonify(presenters.job_json(job, public_url(), adapters().clock()))
+    return jsonify(presenters.job_json(job, public_url(), adapters().clock(), adapters().store.emails(job.id)))

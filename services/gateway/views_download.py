@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, render_template, request, url_for
 
 from services.gateway import presenters
-from services.gateway.handlers import DownloadStatus, download_state
+from services.gateway.commands import DownloadStatus, download_state
 from services.gateway.state import adapters, metrics
 from shared.domain.model import Job
 

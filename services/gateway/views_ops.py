@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-import uuid
-
 from flask import Blueprint, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.gateway.openapi import openapi_document
 from services.gateway.state import adapters, metrics, public_url
+from shared import readiness
 
 bp = Blueprint("ops", __name__)
-log = logging.getLogger(__name__)
 
 
 @bp.get("/healthz")
@@ -23,29 +20,9 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Ready when the store and the object storage answer a read and the bus a ping."""
-    checks: dict[str, str] = {}
-    probe = uuid.uuid4().hex
-    found = adapters()
-    try:
-        found.store.get_job(probe)
-        checks["store"] = "ok"
-    except Exception:
-        log.exception("readiness: the store did not answer")
-        checks["store"] = "unavailable"
-    try:
-        found.blobs.size(f"readyz/{probe}")
-        checks["blobs"] = "ok"
-    except Exception:
-        log.exception("readiness: object storage did not answer")
-        checks["blobs"] = "unavailable"
-    try:
-        found.bus.ping()
-        checks["bus"] = "ok"
-    except Exception:
-        log.exception("readiness: the message bus did not answer")
-        checks["bus"] = "unavailable"
-    ready = all(value == "ok" for value in checks.values())
+    """Ready when the store, the object storage and the bus answer and have been migrated."""
+    checks = readiness.check(adapters())
+    ready = all(value == readiness.OK for value in checks.values())
     response = jsonify({"status": "ok" if ready else "unavailable", "checks": checks})
     response.status_code = 200 if ready else 503
     return response

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from services.gateway import csrf, presenters
-from services.gateway.handlers import NotCancellable, cancel_job, submit_job
+from services.gateway.commands import NotCancellable, cancel_job, submit_job
 from services.gateway.ratelimit import Refusal, retry_after_header
 from services.gateway.state import adapters, client_address, is_job_id, limits, metrics
 from shared.domain.model import Job, JobStatus
@@ -147,6 +147,7 @@ def status(job_id: str) -> PageResult:
         zip_size=presenters.human_bytes(job.zip_bytes),
         download_path=presenters.download_path(job, adapters().clock()),
         finished=job.status not in (JobStatus.SCHEDULED, JobStatus.RUNNING, JobStatus.PACKAGING),
+        emails=presenters.emails_view(adapters().store.emails(job.id)),
     )
 
 

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import logging
 
-from shared.bootstrap import Adapters
 from shared.domain.model import Job
 from shared.events import Event
 from shared.lifecycle import publish_expiry
+from shared.ports import Adapters
 
 log = logging.getLogger(__name__)
 
 
 def purge(adapters: Adapters, job: Job) -> None:
+    """Files first, records last: if this stops half-way, the record is still there for the next try."""
     removed = adapters.blobs.delete_prefix(job.blob_prefix)
+    emails = adapters.mailer.forget(job.id)
     adapters.store.purge_job(job.id)
-    log.info("job %s purged (%d objects)", job.id, removed)
+    log.info("job %s purged (%d objects, %d kept emails)", job.id, removed, emails)
 
 
-def expire_job(adapters: Adapters, event: Event) -> None:
+def on_job_expire(adapters: Adapters, event: Event) -> None:
     job = adapters.store.get_job(event.job_id)
     if job is None or job.expires_at is None:
         return  # already purged, or not finished yet (its own expiry event will come)
@@ -28,7 +30,7 @@ def expire_job(adapters: Adapters, event: Event) -> None:
     purge(adapters, job)
 
 
-def discard_partial_files(adapters: Adapters, event: Event) -> None:
+def on_job_failed(adapters: Adapters, event: Event) -> None:
     """A failed job keeps its record (for the retry link) until expiry, but none of its files."""
     job = adapters.store.get_job(event.job_id)
     if job is not None:

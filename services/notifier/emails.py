@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from shared.config import Settings
+from shared.domain.emails import FAILED, READY, STARTED
 from shared.domain.model import Job
 from shared.ports.mail import OutgoingMail
 from shared.signing import retry_signature
-
-STARTED = "started"
-READY = "ready"
-FAILED = "failed"
 
 _env = Environment(
     loader=PackageLoader("services.notifier", "templates"),
@@ -36,13 +35,59 @@ def local_time(moment: datetime | None, zone: str) -> str:
     return f"{local:%a %d %b %Y, %H:%M} ({zone})"
 
 
-def _short(query: str) -> str:
-    return query if len(query) <= 60 else query[:57] + "..."
+# Control and format characters (Cc, Cf: NUL, CR, LF, NEL, bidi overrides, zero-width joiners), line and
+# paragraph separators (Zl, Zp), lone surrogates (Cs), private-use (Co) and unassigned (Cn) code points.
+# In a header they break the line or the encoding; in a body they break lines or reorder the text.
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+SUBJECT_QUERY_LENGTH = 60
+SUBJECT_FALLBACK = "your search"
+MESSAGE_ID_HOST = "imgjob.local"
+
+
+def safe_text(text: str) -> str:
+    """`text` with every unsafe character replaced by a space, whitespace runs collapsed and stripped."""
+    return " ".join("".join(" " if unicodedata.category(c) in UNSAFE_CATEGORIES else c for c in text).split())
+
+
+def _continues(char: str) -> bool:
+    """Whether `char` belongs to the character before it: a combining mark or an emoji skin tone."""
+    return unicodedata.category(char).startswith("M") or "\U0001f3fb" <= char <= "\U0001f3ff"
+
+
+def _short(text: str, limit: int = SUBJECT_QUERY_LENGTH) -> str:
+    """`text` in at most `limit` characters, "…" included when cut, never between a letter and its accents."""
+    if len(text) <= limit:
+        return text
+    cut = limit - 1
+    while cut > 0 and _continues(text[cut]):
+        cut -= 1
+    if cut == 0:  # nothing but marks: cut anywhere rather than nowhere
+        cut = limit - 1
+    return text[:cut].rstrip() + "…"
+
+
+def subject_query(query: str) -> str:
+    """The query as it appears in a subject: one short line of printable text, never empty."""
+    return _short(safe_text(query)) or SUBJECT_FALLBACK
+
+
+def message_id(job_id: str, kind: str, public_url: str) -> str:
+    """`<job.kind@host>`, the same for every send of one email, with the host of the public URL."""
+    try:
+        host = urlsplit(public_url).hostname or ""
+        host = host.encode("idna").decode("ascii") if host else ""
+    except (ValueError, UnicodeError):
+        host = ""
+    if ":" in host:  # an IPv6 address is a domain literal
+        host = f"[{host}]"
+    return f"<{job_id}.{kind}@{host or MESSAGE_ID_HOST}>"
 
 
 def render(kind: str, job: Job, settings: Settings) -> OutgoingMail:
     context = {
         "job": job,
+        "query": safe_text(job.query),
+        "reason": safe_text(job.failure_reason or ""),
         "status_url": f"{settings.public_url}/jobs/{job.id}",
         "download_url": f"{settings.public_url}/download/{job.download_token}" if job.download_token else "",
         "again_url": f"{settings.public_url}/jobs/{job.id}/again?sig={retry_signature(settings.secret_key, job.id)}",
@@ -50,10 +95,13 @@ def render(kind: str, job: Job, settings: Settings) -> OutgoingMail:
         "scheduled": local_time(job.scheduled_at, job.timezone),
         "images": job.progress.images_downloaded,
     }
-    subject = SUBJECTS[kind].format(query=_short(job.query), images=context["images"])
+    subject = SUBJECTS[kind].format(query=subject_query(job.query), images=context["images"])
     return OutgoingMail(
         to=job.email,
         subject=subject,
         text=_env.get_template(f"{kind}.txt").render(context),
         html=_env.get_template(f"{kind}.html").render(context),
+        job_id=job.id,
+        kind=kind,
+        message_id=message_id(job.id, kind, settings.public_url),
     )

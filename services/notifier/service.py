@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from functools import partial
 
-from services.notifier import emails
-from services.notifier.handlers import send_once
-from shared.bootstrap import Adapters
-from shared.events import JOB_FAILED, JOB_READY, JOB_STARTED, QUEUE_NOTIFIER
-from shared.runtime import Service, by_event_type
+from services.notifier import handlers
+from shared.events import JOB_EMAIL_DUE, JOB_FAILED, JOB_READY, JOB_STARTED, QUEUE_NOTIFIER
+from shared.ports import Adapters
+from shared.runtime import Service
 
 
 def build_service(adapters: Adapters) -> Service:
     return Service(
         name="notifier",
+        queue=QUEUE_NOTIFIER,
         handlers={
-            QUEUE_NOTIFIER: by_event_type(
-                {
-                    JOB_STARTED: partial(send_once, adapters, emails.STARTED),
-                    JOB_READY: partial(send_once, adapters, emails.READY),
-                    JOB_FAILED: partial(send_once, adapters, emails.FAILED),
-                }
-            )
+            JOB_STARTED: partial(handlers.on_job_started, adapters),
+            JOB_READY: partial(handlers.on_job_ready, adapters),
+            JOB_FAILED: partial(handlers.on_job_failed, adapters),
+            JOB_EMAIL_DUE: partial(handlers.on_job_email_due, adapters),
         },
     )

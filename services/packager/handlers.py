@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from datetime import timedelta
 
 from services.packager.archive import delete_images, store_image, write_zip
 from services.packager.download import Downloaded, Downloader, FailedImage, Outcome, StoredImage
 from services.packager.manifest import Plan, plan
-from shared.bootstrap import Adapters
+from shared import events
 from shared.domain.model import Job, JobStatus
-from shared.events import JOB_READY, Event
+from shared.events import Event
 from shared.lifecycle import fail_job, publish_expiry
+from shared.ports import Adapters
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +59,7 @@ class _Progress:
         )
 
 
-def _ready_payload(job: Job) -> dict[str, int]:
-    return {"images": job.progress.images_downloaded, "failed": job.progress.images_failed}
-
-
-def on_links_collected(adapters: Adapters, downloader: Downloader, event: Event) -> None:
+def on_job_links_collected(adapters: Adapters, downloader: Downloader, event: Event) -> None:
     """Download the job's links, zip them, and mark the job ready (or failed if nothing came).
 
     Idempotent: a redelivery after `ready` only repeats the announcements; one during packaging
@@ -75,7 +71,7 @@ def on_links_collected(adapters: Adapters, downloader: Downloader, event: Event)
         return
     if job.status is JobStatus.READY:
         # We finished but may have died before announcing it; the notifier sends its email once.
-        adapters.bus.publish(Event(JOB_READY, job.id, _ready_payload(job)))
+        adapters.bus.publish(events.job_ready(job))
         publish_expiry(adapters, job)
         return
     if job.status is not JobStatus.PACKAGING:
@@ -122,21 +118,24 @@ def _failure_reason(count: int, package: Plan) -> str:
 
 
 def _mark_ready(adapters: Adapters, job: Job, package: Plan, zip_bytes: int) -> None:
-    now = adapters.clock()
     current = adapters.store.get_job(job.id)
     ready = None
     if current is not None and current.status is JobStatus.PACKAGING:
-        ready = current.with_status(
+        ready = current.finish(
             JobStatus.READY,
+            adapters.clock(),
+            adapters.settings.link_ttl,
             download_token=secrets.token_urlsafe(32),
-            expires_at=now + timedelta(seconds=adapters.settings.link_ttl),
-            finished_at=now,
             zip_bytes=zip_bytes,
         )
     if ready is None or not adapters.store.transition(ready, expected=[JobStatus.PACKAGING]):
-        # Failed by the stuck sweeper meanwhile (or purged); its own events already went out.
+        # Failed by the stuck sweeper meanwhile, or purged: its own events already went out, and what
+        # we wrote would outlive every sweep. Unless another delivery of ours finished it first.
+        now = adapters.store.get_job(job.id)
+        if now is None or now.status is not JobStatus.READY:
+            adapters.blobs.delete_prefix(job.blob_prefix)
         log.warning("job %s left packaging while we zipped it; not marking it ready", job.id)
         return
     log.info("job %s ready: %d images, zip of %d bytes", job.id, len(package.entries), zip_bytes)
-    adapters.bus.publish(Event(JOB_READY, job.id, {"images": len(package.entries), "failed": len(package.failures)}))
+    adapters.bus.publish(events.job_ready(ready))
     publish_expiry(adapters, ready)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from services.packager.download import Downloader
-from services.packager.handlers import on_links_collected
-from shared.bootstrap import Adapters
-from shared.events import JOB_LINKS_COLLECTED, QUEUE_PACKAGER, Event
-from shared.runtime import Service, by_event_type
+from services.packager.handlers import on_job_links_collected
+from shared.events import JOB_LINKS_COLLECTED, QUEUE_PACKAGER
+from shared.ports import Adapters
+from shared.runtime import Service
 
 
 def build_service(adapters: Adapters) -> Service:
     """The packager's queue and handler. Its downloader (a pooled Session, per-host bounds) lives as
     long as the service and is shared by the jobs it runs concurrently; nothing connects until a job."""
     downloader = Downloader.from_settings(adapters.settings)
-
-    def handle(event: Event) -> None:
-        on_links_collected(adapters, downloader, event)
-
-    return Service(name="packager", handlers={QUEUE_PACKAGER: by_event_type({JOB_LINKS_COLLECTED: handle})})
+    return Service(
+        name="packager",
+        queue=QUEUE_PACKAGER,
+        handlers={JOB_LINKS_COLLECTED: partial(on_job_links_collected, adapters, downloader)},
+    )

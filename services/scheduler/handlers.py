@@ -5,29 +5,31 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from shared.bootstrap import Adapters
+from shared import events
 from shared.domain.model import JobStatus
-from shared.events import JOB_DUE, JOB_EXPIRE, JOB_LINKS_COLLECTED, JOB_STARTED, Event
-from shared.lifecycle import fail_job
+from shared.events import QUEUE_PACKAGER, QUEUE_SCHEDULER, QUEUE_SCRAPER, Event
+from shared.lifecycle import fail_job, publish_due
+from shared.ports import Adapters, DeadLetter
 
 log = logging.getLogger(__name__)
 
 # A scheduled job this late with no start is taken to have lost its job.due message.
 LOST_MESSAGE_GRACE = timedelta(seconds=5)
-STAGE_OF_EVENT = {
-    JOB_DUE: "starting the job",
-    JOB_STARTED: "searching for images",
-    JOB_LINKS_COLLECTED: "downloading and packing the images",
+# The queues of the stages a job waits on, and what the job was doing there.
+STAGE_OF_QUEUE = {
+    QUEUE_SCHEDULER: "starting the job",
+    QUEUE_SCRAPER: "searching for images",
+    QUEUE_PACKAGER: "downloading and packing the images",
 }
 
 
-def start_due_job(adapters: Adapters, event: Event) -> None:
+def on_job_due(adapters: Adapters, event: Event) -> None:
     job = adapters.store.get_job(event.job_id)
     if job is None:
         return
     if job.status is JobStatus.RUNNING:
         # A redelivery after the claim: the started event may not have gone out; its consumers are idempotent.
-        adapters.bus.publish(Event(JOB_STARTED, job.id))
+        adapters.bus.publish(events.job_started(job))
         return
     if job.status is not JobStatus.SCHEDULED:
         log.info("job %s is %s; job.due dropped", job.id, job.status)
@@ -35,13 +37,12 @@ def start_due_job(adapters: Adapters, event: Event) -> None:
     now = adapters.clock()
     if job.scheduled_at > now:
         # Early (clock skew, or a message for an older schedule): wait for the remainder.
-        remainder = (job.scheduled_at - now).total_seconds()
-        adapters.bus.publish(Event(JOB_DUE, job.id, event.payload), delay=remainder)
+        publish_due(adapters, job)
         return
     running = job.with_status(JobStatus.RUNNING, started_at=now)
     if adapters.store.transition(running, expected=[JobStatus.SCHEDULED]):
         log.info("job %s started %.3f s after its time", job.id, (now - job.scheduled_at).total_seconds())
-        adapters.bus.publish(Event(JOB_STARTED, job.id))
+        adapters.bus.publish(events.job_started(running))
 
 
 def sweep(adapters: Adapters) -> None:
@@ -49,7 +50,7 @@ def sweep(adapters: Adapters) -> None:
     now = adapters.clock()
     for job in adapters.store.due_jobs(until=now - LOST_MESSAGE_GRACE):
         log.warning("job %s is overdue with no start; republishing job.due", job.id)
-        adapters.bus.publish(Event(JOB_DUE, job.id, {"scheduled_at": job.scheduled_at.isoformat()}))
+        publish_due(adapters, job)
     limit = timedelta(seconds=adapters.settings.stuck_after)
     for status in (JobStatus.RUNNING, JobStatus.PACKAGING):
         for job in adapters.store.jobs_in(status):
@@ -57,9 +58,14 @@ def sweep(adapters: Adapters) -> None:
                 fail_job(adapters, job.id, f"it took longer than {limit} while {status.value}; gave up")
 
 
-def fail_dead_lettered(adapters: Adapters, event: Event) -> None:
-    """An event that kept failing: the job it belongs to is failed, and the person told, not left hanging."""
-    if event.type == JOB_EXPIRE:
-        return  # the janitor's periodic sweep purges it anyway
-    stage = STAGE_OF_EVENT.get(event.type, event.type)
-    fail_job(adapters, event.job_id, f"an internal error kept recurring while {stage}")
+def on_dead_letter(adapters: Adapters, letter: DeadLetter) -> None:
+    """A job's stage kept failing on an event: the job is failed, and the person told, not left hanging.
+
+    Only the stages a job waits on count. A notifier's or janitor's dead letter never fails a job (a
+    failing email is not a failed job; the janitor's sweep purges anyway), and a dead `job.failed`
+    cannot fail anything again."""
+    stage = STAGE_OF_QUEUE.get(letter.queue)
+    if stage is None or letter.event is None:
+        log.warning("dead letter %s from %s kept for operators; no job is failed", letter.message_id, letter.queue)
+        return
+    fail_job(adapters, letter.event.job_id, f"an internal error kept recurring while {stage}")

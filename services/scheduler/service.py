@@ -5,17 +5,16 @@ from __future__ import annotations
 from functools import partial
 
 from services.scheduler import handlers
-from shared.bootstrap import Adapters
-from shared.events import DEAD_LETTER_QUEUE, QUEUE_SCHEDULER
+from shared.events import JOB_DUE, QUEUE_SCHEDULER
+from shared.ports import Adapters
 from shared.runtime import Periodic, Service
 
 
 def build_service(adapters: Adapters) -> Service:
     return Service(
         name="scheduler",
-        handlers={
-            QUEUE_SCHEDULER: partial(handlers.start_due_job, adapters),
-            DEAD_LETTER_QUEUE: partial(handlers.fail_dead_lettered, adapters),
-        },
+        queue=QUEUE_SCHEDULER,
+        handlers={JOB_DUE: partial(handlers.on_job_due, adapters)},
+        dead_letters=partial(handlers.on_dead_letter, adapters),
         periodic=[Periodic("scheduler-sweep", adapters.settings.sweep_interval, partial(handlers.sweep, adapters))],
     )

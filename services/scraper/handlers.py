@@ -6,10 +6,11 @@ import logging
 
 from services.scraper.collect import collect_links, plan
 from services.scraper.session import BrowserUnavailable, open_session
-from shared.bootstrap import Adapters
+from shared import events
 from shared.domain.model import Job, JobStatus
-from shared.events import JOB_LINKS_COLLECTED, Event
+from shared.events import Event
 from shared.lifecycle import fail_job
+from shared.ports import Adapters
 
 log = logging.getLogger(__name__)
 
@@ -18,11 +19,11 @@ class SearchFailed(RuntimeError):
     """The browser failed before anything was found: raised so the bus delivers the job again."""
 
 
-def _announce_links(adapters: Adapters, job_id: str, count: int) -> None:
-    adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job_id, {"links": count}))
+def _announce_links(adapters: Adapters, job: Job, count: int) -> None:
+    adapters.bus.publish(events.job_links_collected(job, count))
 
 
-def handle_job_started(adapters: Adapters, event: Event) -> None:
+def on_job_started(adapters: Adapters, event: Event) -> None:
     """Collect the job's links with the configured providers, in order, then move it to packaging.
 
     Idempotent: a redelivery after the links were collected only re-announces them, and a job that
@@ -36,7 +37,7 @@ def handle_job_started(adapters: Adapters, event: Event) -> None:
         return
     if job.status is JobStatus.PACKAGING:
         # We finished before but the announcement may have been lost; the packager is idempotent.
-        _announce_links(adapters, job.id, len(adapters.store.get_links(job.id)))
+        _announce_links(adapters, job, len(adapters.store.get_links(job.id)))
         return
     if job.status is not JobStatus.RUNNING:
         log.info("job %s is %s; job.started ignored", job.id, job.status)
@@ -76,8 +77,10 @@ def _scrape(adapters: Adapters, job: Job) -> None:
     if not adapters.store.transition(packaging, expected=[JobStatus.RUNNING]):
         current = adapters.store.get_job(job.id)
         if current is not None and current.status is JobStatus.PACKAGING:
-            _announce_links(adapters, job.id, len(adapters.store.get_links(job.id)))
+            _announce_links(adapters, job, len(adapters.store.get_links(job.id)))
         else:
+            # Failed or purged meanwhile: links written now would outlive every sweep.
+            adapters.store.save_links(job.id, [])
             log.info("job %s left running while we searched (now %s)", job.id, current and current.status)
         return
-    _announce_links(adapters, job.id, len(collection.links))
+    _announce_links(adapters, job, len(collection.links))

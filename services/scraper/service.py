@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from functools import partial
 
-from services.scraper.handlers import handle_job_started
-from shared.bootstrap import Adapters
+from services.scraper.handlers import on_job_started
 from shared.events import JOB_STARTED, QUEUE_SCRAPER
-from shared.runtime import Service, by_event_type
+from shared.ports import Adapters
+from shared.runtime import Service
 
 
 def build_service(adapters: Adapters) -> Service:
-    """The scraper's handlers, keyed by the queue they consume."""
     return Service(
         name="scraper",
-        handlers={QUEUE_SCRAPER: by_event_type({JOB_STARTED: partial(handle_job_started, adapters)})},
+        queue=QUEUE_SCRAPER,
+        handlers={JOB_STARTED: partial(on_job_started, adapters)},
     )

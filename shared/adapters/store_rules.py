@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from shared.domain.emails import EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus
 
 DEFAULT_RETENTION = timedelta(days=7)
@@ -56,3 +57,10 @@ def purge_deadline_ms(job: Job, retention: timedelta) -> int:
 def left_for_good(hint: JobStatus, current: JobStatus) -> bool:
     """True if a job now in `current` can never again be in `hint` (so a `hint` index entry is stale)."""
     return current is not hint and _RANK[current] >= _RANK[hint]
+
+
+def email_claimable(record: EmailRecord, now: datetime) -> bool:
+    """Whether a claim may take an email already tried: its next try, or one whose notifier died."""
+    if record.state is EmailState.RETRYING:
+        return True
+    return record.state is EmailState.PENDING and not record.leased_at(now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -76,6 +76,14 @@ class Job:
     def with_status(self, target: JobStatus, **changes: object) -> Job:
         check_transition(self.status, target)
         return replace(self, status=target, **changes)  # type: ignore[arg-type]
+
+    def finish(self, target: JobStatus, now: datetime, link_ttl: float, **changes: object) -> Job:
+        """The job at the end of its run (ready, failed or cancelled). Its link, or its status page and
+        retry link, live `link_ttl` seconds from `now`; then every record and file of it goes."""
+        if target not in FINISHED:
+            raise InvalidTransition(f"{target} does not finish a job")
+        expires_at = now + timedelta(seconds=link_ttl)
+        return self.with_status(target, finished_at=now, expires_at=expires_at, **changes)
 
     @property
     def blob_prefix(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -15,6 +16,10 @@ MAX_EMAIL_LENGTH = 254
 MAX_AHEAD = timedelta(days=365)
 # A submission for "now" typed a few seconds ago is still now, not the past.
 PAST_TOLERANCE = timedelta(seconds=60)
+# Control and format characters (tabs, line feeds, NEL, bidi overrides, zero-width joiners), line and paragraph
+# separators, lone surrogates, private-use and unassigned code points: invisible or line-breaking in a query,
+# and trouble in an email subject.
+QUERY_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 
 
@@ -55,8 +60,8 @@ def _query_problem(query: str) -> str | None:
         return "Enter what to search for."
     if len(query) > MAX_QUERY_LENGTH:
         return f"Keep the search under {MAX_QUERY_LENGTH} characters."
-    if any(ord(c) < 32 for c in query):
-        return "The search contains control characters."
+    if any(unicodedata.category(c) in QUERY_FORBIDDEN_CATEGORIES for c in query):
+        return "The search query cannot contain control or line-separator characters."
     return None
 
 

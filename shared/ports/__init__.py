@@ -2,8 +2,24 @@
 
 from shared.ports.blobs import BlobStore
 from shared.ports.browser import BrowserFactory
-from shared.ports.bus import Handler, MessageBus
+from shared.ports.bundle import Adapters, Clock, utc_now
+from shared.ports.bus import DeadLetter, DeadLetterHandler, Handler, MessageBus
 from shared.ports.mail import Mailer, OutgoingMail
+from shared.ports.migration import NotMigrated
 from shared.ports.store import JobStore
 
-__all__ = ["BlobStore", "BrowserFactory", "Handler", "JobStore", "Mailer", "MessageBus", "OutgoingMail"]
+__all__ = [
+    "Adapters",
+    "BlobStore",
+    "BrowserFactory",
+    "Clock",
+    "DeadLetter",
+    "DeadLetterHandler",
+    "Handler",
+    "JobStore",
+    "Mailer",
+    "MessageBus",
+    "NotMigrated",
+    "OutgoingMail",
+    "utc_now",
+]

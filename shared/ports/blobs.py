@@ -25,6 +25,10 @@ class BlobStore(Protocol):
     def migrate(self) -> None:
         """Create the bucket or directory if missing; idempotent."""
 
+    def ping(self) -> None:
+        """Raise if the object storage cannot be reached now; raise NotMigrated if it answers but its
+        bucket is missing. Creates nothing."""
+
     def writer(self, key: str) -> AbstractContextManager[BinaryIO]:
         """A stream to write the object to; it is published when the block exits without error and
         discarded otherwise. Memory stays bounded whatever the object's size."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from shared.events import Event
@@ -10,18 +11,34 @@ from shared.events import Event
 Handler = Callable[[Event], None]
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message a service queue gave up on: kept for operators (`imgjob deadletters`) until replayed."""
+
+    queue: str  # the service queue it came from (the name services use, without any prefix)
+    message_id: str  # the event's id, or the broker's message id if it was not an event
+    body: bytes
+    event: Event | None  # None when the message was not a well-formed event
+
+
+DeadLetterHandler = Callable[[DeadLetter], None]
+
+
 class MessageBus(Protocol):
     """Topic routing of events to per-service queues, with delayed delivery.
 
     Delivery is at least once: a handler that raises gets the event again, up to the bus's delivery
-    limit, after which the event goes to the dead-letter queue (whose handler receives it once more).
+    limit, after which the event is dead-lettered: kept for operators, and handed to the dead-letter
+    handler if one subscribed.
     """
 
-    def migrate(self) -> None:
-        """Create the exchanges and queues (the delay ladder included) if missing; idempotent."""
+    def migrate(self, subscriptions: Mapping[str, Iterable[str]] | None = None) -> None:
+        """Create the exchanges, the delay ladder and the queues if missing, each queue bound to its
+        event types: those of `subscriptions` (queue -> event types) and of this bus's own `subscribe`
+        calls. Idempotent. Only `imgjob migrate` and the all-in-one `imgjob up` call it."""
 
     def ping(self) -> None:
-        """Raise if the broker cannot be reached right now (readiness probes)."""
+        """Raise if the broker cannot be reached right now; NotMigrated if it lacks the exchanges."""
 
     def publish(self, event: Event, delay: float = 0.0) -> None:
         """Route the event by its type to every bound queue, after `delay` seconds.
@@ -30,10 +47,22 @@ class MessageBus(Protocol):
         """
 
     def subscribe(self, queue: str, event_types: Iterable[str], handler: Handler) -> None:
-        """Bind `queue` to the event types and consume it with `handler` once `start` is called."""
+        """Consume `queue` (bound to the event types by `migrate`) with `handler` once `start` is called."""
+
+    def subscribe_dead_letters(self, handler: DeadLetterHandler) -> None:
+        """Also hand every well-formed dead letter, with the queue it came from, to `handler` (once
+        `start` is called); the dead letters stay kept for operators whatever the handler does."""
+
+    def dead_letters(self, limit: int = 1000) -> list[DeadLetter]:
+        """The dead letters kept, oldest first, without removing them."""
+
+    def replay(self, message_id: str | None = None) -> int:
+        """Send the dead letter `message_id` (every one if None) back to the queue it came from, as a
+        new delivery; how many went. A dead letter whose queue is gone stays kept."""
 
     def start(self) -> None:
-        """Begin delivering to the subscribed handlers, in background threads."""
+        """Begin delivering to the subscribed handlers, in background threads. Declares nothing: a queue
+        that `migrate` has not created is waited for, with a log line saying to run `imgjob migrate`."""
 
     def wait_idle(self, timeout: float) -> bool:
         """True once nothing is being handled or due within the next moment (for tests and drains)."""

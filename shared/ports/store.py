@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from shared.domain.emails import EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus, Link
 
 
@@ -30,6 +31,10 @@ class JobStore(Protocol):
 
     def migrate(self) -> None:
         """Create the schema if missing; idempotent."""
+
+    def ping(self) -> None:
+        """Raise if the store cannot be reached now; raise NotMigrated if it answers but its schema
+        is missing. Creates nothing."""
 
     def add_job(self, job: Job) -> None:
         """Insert a new job; raises JobExists if its id is taken."""
@@ -60,11 +65,19 @@ class JobStore(Protocol):
     def get_links(self, job_id: str) -> list[Link]:
         """The job's links, in position order."""
 
-    def claim_notification(self, job_id: str, kind: str) -> bool:
-        """Record that the `kind` email for the job is being sent; False if it already was."""
+    def claim_email(self, job_id: str, kind: str, now: datetime, lease_until: datetime) -> str | None:
+        """Take the job's `kind` email for sending until `lease_until`: a claim id, or None.
 
-    def release_notification(self, job_id: str, kind: str) -> None:
-        """Forget a claim whose sending failed, so a redelivery can try again."""
+        It is taken if it was never claimed (first try), is RETRYING (the next try), or is PENDING
+        under a lease that ended by `now` (its notifier died). Of concurrent claims one wins. None if
+        it is settled (sent, refused, undelivered) or another holder's lease runs."""
+
+    def settle_email(self, job_id: str, kind: str, claim: str, state: EmailState, detail: str | None) -> bool:
+        """Record the outcome of a try (RETRYING, SENT, REFUSED or UNDELIVERED) if `claim` still
+        holds the email; False if another notifier took it over meanwhile."""
+
+    def emails(self, job_id: str) -> dict[str, EmailRecord]:
+        """The job's emails by kind, as far as they were tried."""
 
     def job_for_token(self, token_hash: str) -> Job | None:
         """The job whose download token hashes to `token_hash`, if it still exists."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -12,12 +13,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
 
-from shared.adapters.file_blobs import FileBlobStore
-from shared.adapters.mailers import OutboxMailer, SmtpMailer
-from shared.adapters.s3_blobs import S3BlobStore
+from shared.adapters.files.blobs import FileBlobStore
+from shared.adapters.outbox.mailer import OutboxMailer
+from shared.adapters.s3.blobs import S3BlobStore
+from shared.adapters.smtp.mailer import SmtpMailer
 from shared.ports import BlobStore, Mailer
 from tests.contract.fixtures_bus import bus
-from tests.contract.fixtures_store import store
+from tests.contract.fixtures_store import store, unmigrated_store
 from tests.infra import require_reachable
 
 
@@ -41,6 +43,31 @@ def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]
         store.client.remove_bucket(bucket)
 
 
+@dataclass
+class UnmigratedBlobs:
+    """`name` is a directory under a missing folder, or a bucket never created; `open` makes a blob
+    store for it, `exists` tells whether the folder or bucket exists now (bypassing the blob store)."""
+
+    name: str
+    open: Callable[[], BlobStore]
+    exists: Callable[[], bool]
+
+
+@pytest.fixture(params=["file", "s3"])
+def unmigrated_blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UnmigratedBlobs]:
+    if request.param == "file":
+        root = tmp_path / "absent" / "blobs"
+        yield UnmigratedBlobs(str(root), lambda: FileBlobStore(root), root.parent.exists)
+        return
+    parts = urlsplit(require_reachable("blobs"))
+    url = urlunsplit(parts._replace(path=f"/imgjob-test-{uuid.uuid4().hex[:12]}"))
+    admin = S3BlobStore(url)
+    yield UnmigratedBlobs(admin.bucket, lambda: S3BlobStore(url), lambda: admin.client.bucket_exists(admin.bucket))
+    if admin.client.bucket_exists(admin.bucket):
+        admin.delete_prefix("")
+        admin.client.remove_bucket(admin.bucket)
+
+
 class CapturingHandler(MessageHandler):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
@@ -59,7 +86,8 @@ def _free_port() -> int:
 class MailSink:
     """Where a mailer's messages end up, read back as email.message.Message objects."""
 
-    def __init__(self, mailer: Mailer, read: object) -> None:
+    def __init__(self, kind: str, mailer: Mailer, read: object) -> None:
+        self.kind = kind
         self.mailer = mailer
         self.read = read
 
@@ -70,7 +98,9 @@ def mail_sink(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MailSi
         from tests.support import read_outbox
 
         yield MailSink(
-            OutboxMailer(tmp_path / "outbox", "imgjob <imgjob@localhost>"), lambda: read_outbox(tmp_path / "outbox")
+            "outbox",
+            OutboxMailer(tmp_path / "outbox", "imgjob <imgjob@localhost>"),
+            lambda: read_outbox(tmp_path / "outbox"),
         )
         return
     handler = CapturingHandler()
@@ -78,9 +108,9 @@ def mail_sink(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MailSi
     controller.start()
     try:
         mailer = SmtpMailer(f"smtp://127.0.0.1:{controller.port}", "imgjob <imgjob@localhost>")
-        yield MailSink(mailer, lambda: list(handler.messages))
+        yield MailSink("smtp", mailer, lambda: list(handler.messages))
     finally:
         controller.stop()
 
 
-__all__ = ["blobs", "bus", "mail_sink", "store"]
+__all__ = ["blobs", "bus", "mail_sink", "store", "unmigrated_blobs", "unmigrated_store"]

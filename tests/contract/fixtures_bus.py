@@ -9,10 +9,12 @@ import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
+import pika
+import pika.exceptions
 import pytest
 
-from shared.adapters.memory_bus import MemoryBus
-from shared.adapters.rabbitmq_bus import RabbitMqBus
+from shared.adapters.memory.bus import MemoryBus
+from shared.adapters.rabbitmq.bus import RabbitMqBus
 from shared.ports import MessageBus
 from tests.infra import require_reachable
 
@@ -87,7 +89,6 @@ class RabbitNamespace:
             max_deliveries=max_deliveries,
             exchange=f"{self.prefix}events",
             queue_prefix=self.prefix,
-            subscriptions={},
             publish_retry_for=20.0,
         )
         self._buses.append(instance)
@@ -101,6 +102,19 @@ class RabbitNamespace:
     def queue(self, name: str) -> str:
         """The broker's name for the queue a test subscribed as `name`."""
         return self.prefix + name
+
+    def queue_exists(self, name: str) -> bool:
+        connection = pika.BlockingConnection(pika.URLParameters(self.url))
+        try:
+            connection.channel().queue_declare(self.queue(name), passive=True)
+            return True
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            if exc.reply_code != 404:
+                raise
+            return False
+        finally:
+            if connection.is_open:
+                connection.close()
 
     def tear_down(self) -> None:
         for instance in self._buses:

@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from shared.ports import BlobStore
+from shared.ports import BlobStore, NotMigrated
+from tests.contract.conftest import UnmigratedBlobs
 
 
 def test_a_large_object_round_trips_in_chunks(blobs: BlobStore) -> None:
@@ -82,3 +83,32 @@ def test_a_write_that_fails_after_several_parts_publishes_nothing(blobs: BlobSto
             out.write(os.urandom(1 << 20))
         raise RuntimeError("packager died after 18 MB")
     assert blobs.size("jobs/big/partial.zip") is None
+
+
+def test_a_migrated_blob_store_pings_and_stays_usable(blobs: BlobStore) -> None:
+    blobs.ping()
+    with blobs.writer("jobs/ping/a.jpg") as out:
+        out.write(b"image")
+    blobs.ping()
+    assert b"".join(blobs.read("jobs/ping/a.jpg")) == b"image"
+
+
+def test_a_blob_store_never_migrated_fails_its_ping_and_creates_nothing(unmigrated_blobs: UnmigratedBlobs) -> None:
+    instance = unmigrated_blobs.open()
+    for _ in range(2):  # a readiness probe asks again and again
+        with pytest.raises(NotMigrated, match="imgjob migrate") as failure:
+            instance.ping()
+        assert unmigrated_blobs.name in str(failure.value)
+    assert not unmigrated_blobs.exists()
+
+
+def test_a_blob_store_pings_once_another_process_migrated_it(unmigrated_blobs: UnmigratedBlobs) -> None:
+    service = unmigrated_blobs.open()
+    with pytest.raises(NotMigrated):
+        service.ping()
+    unmigrated_blobs.open().migrate()  # `imgjob migrate`, while the service keeps running
+    assert unmigrated_blobs.exists()
+    service.ping()
+    with service.writer("jobs/late/a.jpg") as out:
+        out.write(b"image")
+    assert service.size("jobs/late/a.jpg") == 5

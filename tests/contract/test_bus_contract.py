@@ -10,37 +10,23 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing
-from typing import Any
 
 import pika
 import pytest
 
-from shared.adapters.rabbitmq_publisher import PublishRefused
-from shared.events import DEAD_LETTER_QUEUE, JOB_DUE, JOB_EXPIRE, JOB_READY, JOB_STARTED, Event
-from shared.ports import MessageBus
+from shared.adapters.rabbitmq.publisher import PublishRefused
+from shared.events import JOB_DUE, JOB_EXPIRE, JOB_READY, JOB_STARTED, Event
+from shared.ports import DeadLetter, MessageBus, NotMigrated
 from tests.contract.fixtures_bus import MAX_DELIVERIES, RabbitNamespace
 from tests.infra import require_reachable
-from tests.support import wait_until
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.events: list[tuple[float, Event]] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, event: Event) -> None:
-        with self.lock:
-            self.events.append((time.monotonic(), event))
-
-    def ids(self) -> list[str]:
-        with self.lock:
-            return [e.event_id for _, e in self.events]
+from tests.support import EventRecorder, wait_until
 
 
 def test_events_reach_every_queue_bound_to_their_type_and_no_other(bus: MessageBus) -> None:
-    started, ready = Inbox(), Inbox()
+    started, ready = EventRecorder(), EventRecorder()
     bus.subscribe("contract.started", [JOB_STARTED], started)
     bus.subscribe("contract.ready", [JOB_READY, JOB_STARTED], ready)
+    bus.migrate()
     bus.start()
     first, second = Event(JOB_STARTED, "j1"), Event(JOB_READY, "j1")
     bus.publish(first)
@@ -60,6 +46,7 @@ def test_a_handler_that_fails_gets_the_event_again(bus: MessageBus) -> None:
             raise RuntimeError("worker died before acking")
 
     bus.subscribe("contract.flaky", [JOB_STARTED], flaky)
+    bus.migrate()
     bus.start()
     event = Event(JOB_STARTED, "j2")
     bus.publish(event)
@@ -69,8 +56,9 @@ def test_a_handler_that_fails_gets_the_event_again(bus: MessageBus) -> None:
 
 def test_delayed_events_arrive_on_time_and_never_early(bus: MessageBus) -> None:
     # Whole seconds: the RabbitMQ ladder counts in seconds (a fractional delay is rounded up, see below).
-    inbox = Inbox()
+    inbox = EventRecorder()
     bus.subscribe("contract.due", [JOB_DUE], inbox)
+    bus.migrate()
     bus.start()
     sent = time.monotonic()
     delays = {"late": 2.0, "soon": 1.0, "now": 0.0}
@@ -78,54 +66,94 @@ def test_delayed_events_arrive_on_time_and_never_early(bus: MessageBus) -> None:
     for name, delay in delays.items():
         bus.publish(events[name], delay=delay)
     wait_until(lambda: len(inbox.ids()) == 3, timeout=10, what="three delayed events")
-    arrivals = {event.job_id: at - sent for at, event in inbox.events}
+    arrivals = {event.job_id: at - sent for at, event in inbox.arrivals}
     for name, delay in delays.items():
         assert delay <= arrivals[name] < delay + 0.5, (name, arrivals[name])
-    assert [e.job_id for _, e in inbox.events] == ["now", "soon", "late"]
+    assert [e.job_id for e in inbox.events] == ["now", "soon", "late"]
 
 
 def test_a_fractional_delay_is_never_early_and_at_most_rounded_up_to_the_second(bus: MessageBus) -> None:
-    inbox = Inbox()
+    inbox = EventRecorder()
     bus.subscribe("contract.fraction", [JOB_EXPIRE], inbox)
+    bus.migrate()
     bus.start()
     sent = time.monotonic()
     bus.publish(Event(JOB_EXPIRE, "fraction"), delay=0.3)
     wait_until(lambda: inbox.ids(), timeout=5, what="the delayed event")
-    arrival = inbox.events[0][0] - sent
+    arrival = inbox.arrivals[0][0] - sent
     assert 0.3 <= arrival < math.ceil(0.3) + 0.5, arrival
 
 
 def test_a_longer_delay_is_not_early(bus: MessageBus) -> None:
     # 3 s spends time in two levels of the RabbitMQ ladder (2 s, then 1 s).
-    inbox = Inbox()
+    inbox = EventRecorder()
     bus.subscribe("contract.longer", [JOB_DUE], inbox)
+    bus.migrate()
     bus.start()
     sent = time.monotonic()
     event = Event(JOB_DUE, "longer")
     bus.publish(event, delay=3.0)
     wait_until(lambda: inbox.ids(), timeout=10, what="the event delayed 3 s")
     assert inbox.ids() == [event.event_id]
-    assert 3.0 <= inbox.events[0][0] - sent < 3.5
+    assert 3.0 <= inbox.arrivals[0][0] - sent < 3.5
 
 
-def test_an_event_that_keeps_failing_is_dead_lettered_once(bus: MessageBus) -> None:
+def test_an_event_that_keeps_failing_is_dead_lettered_once_naming_its_queue(bus: MessageBus) -> None:
     attempts: list[str] = []
-    dead = Inbox()
+    dead: list[DeadLetter] = []
 
     def always_fails(event: Event) -> None:
         attempts.append(event.event_id)
         raise RuntimeError("poison message")
 
     bus.subscribe("contract.poison", [JOB_READY], always_fails)
-    bus.subscribe(DEAD_LETTER_QUEUE, [], dead)
+    bus.subscribe_dead_letters(dead.append)
+    bus.migrate()
     bus.start()
     event = Event(JOB_READY, "j3")
     bus.publish(event)
-    wait_until(lambda: dead.ids(), timeout=15, what="the dead-lettered event")
+    wait_until(lambda: dead, timeout=15, what="the dead-lettered event")
     assert bus.wait_idle(10)
-    assert dead.ids() == [event.event_id]
-    assert dead.events[0][1].job_id == "j3"
+    assert [(d.queue, d.message_id) for d in dead] == [("contract.poison", event.event_id)]
+    assert dead[0].event is not None and dead[0].event.job_id == "j3"
     assert attempts == [event.event_id] * MAX_DELIVERIES
+
+
+def test_dead_letters_are_kept_until_replayed_to_their_own_queue(bus: MessageBus) -> None:
+    healed = threading.Event()
+    handled: list[tuple[str, str]] = []
+
+    def fails_until_healed(event: Event) -> None:
+        if not healed.is_set():
+            raise RuntimeError("not yet")
+        handled.append(("contract.replay", event.event_id))
+
+    bus.subscribe("contract.replay", [JOB_READY], fails_until_healed)
+    bus.subscribe(
+        "contract.bystander", [JOB_READY], lambda event: handled.append(("contract.bystander", event.event_id))
+    )
+    bus.migrate()
+    bus.start()
+    first, second = Event(JOB_READY, "r1"), Event(JOB_READY, "r2")
+    bus.publish(first)
+    bus.publish(second)
+    wait_until(lambda: len(bus.dead_letters()) == 2, timeout=20, what="two dead letters")
+    assert bus.wait_idle(10)
+    # Listing takes nothing away.
+    assert sorted(letter.message_id for letter in bus.dead_letters()) == sorted([first.event_id, second.event_id])
+    assert {letter.queue for letter in bus.dead_letters()} == {"contract.replay"}
+    healed.set()
+    assert bus.replay(first.event_id) == 1
+    wait_until(lambda: ("contract.replay", first.event_id) in handled, what="the replayed event")
+    assert [letter.message_id for letter in bus.dead_letters()] == [second.event_id]
+    assert bus.replay() == 1
+    wait_until(lambda: ("contract.replay", second.event_id) in handled, what="the second replay")
+    assert bus.wait_idle(10)
+    assert bus.dead_letters() == []
+    # Only the queue that gave up gets the replay; the bystander saw each event once.
+    assert sorted(h for h in handled if h[0] == "contract.bystander") == sorted(
+        [("contract.bystander", first.event_id), ("contract.bystander", second.event_id)]
+    )
 
 
 # RabbitMQ only: what an in-process bus has no counterpart for.
@@ -143,7 +171,7 @@ def test_rabbitmq_an_event_taken_by_a_consumer_that_dies_unacked_reaches_the_nex
     rabbitmq: RabbitNamespace, death: str
 ) -> None:
     bus = rabbitmq.new_bus()
-    inbox = Inbox()
+    inbox = EventRecorder()
     bus.subscribe("contract.crash", [JOB_STARTED], inbox)
     bus.migrate()
     event = Event(JOB_STARTED, "j5")
@@ -157,6 +185,8 @@ def test_rabbitmq_an_event_taken_by_a_consumer_that_dies_unacked_reaches_the_nex
         rival.close()
     else:
         proxy.drop()  # no AMQP goodbye: the broker only sees the TCP connection go
+
+    bus.migrate()
 
     bus.start()
     wait_until(lambda: inbox.ids(), timeout=10, what="the event at the next consumer")
@@ -176,6 +206,7 @@ def test_rabbitmq_an_event_in_hand_when_the_connection_drops_is_handled_again(ra
             release.wait(10)
 
     bus.subscribe("contract.in-hand", [JOB_STARTED], slow)
+    bus.migrate()
     bus.start()
     event = Event(JOB_STARTED, "j6")
     bus.publish(event)
@@ -191,8 +222,9 @@ def test_rabbitmq_an_event_in_hand_when_the_connection_drops_is_handled_again(ra
 def test_rabbitmq_publishing_and_consuming_survive_a_dropped_connection(rabbitmq: RabbitNamespace) -> None:
     proxy = rabbitmq.proxy()
     bus = rabbitmq.new_bus(proxy.url)
-    inbox = Inbox()
+    inbox = EventRecorder()
     bus.subscribe("contract.drop", [JOB_STARTED, JOB_DUE], inbox)
+    bus.migrate()
     bus.start()
     before = Event(JOB_STARTED, "before")
     bus.publish(before)
@@ -217,42 +249,57 @@ def test_rabbitmq_a_message_that_is_not_an_event_goes_straight_to_the_dead_lette
     rabbitmq: RabbitNamespace,
 ) -> None:
     bus = rabbitmq.new_bus()
-    inbox = Inbox()
+    inbox = EventRecorder()
     bus.subscribe("contract.garbage", [JOB_STARTED], inbox)
+    bus.migrate()
     bus.start()
     with closing(pika.BlockingConnection(pika.URLParameters(rabbitmq.url))) as connection:
         channel = connection.channel()
         channel.basic_publish(f"{rabbitmq.prefix}events", JOB_STARTED, b"{not json")
-        dead_letters = rabbitmq.queue(DEAD_LETTER_QUEUE)
-
-        def dead_letter() -> tuple[Any, Any, bytes] | None:
-            method, properties, body = channel.basic_get(dead_letters, auto_ack=True)
-            return (method, properties, body) if method else None
-
-        _, properties, body = wait_until(dead_letter, what="the malformed message in the dead-letter queue")
-    assert body == b"{not json"
-    assert properties.headers["x-first-death-reason"] == "rejected"
+    letters = wait_until(bus.dead_letters, what="the malformed message in the dead-letter queue")
+    assert [(letter.body, letter.event, letter.queue) for letter in letters] == [
+        (b"{not json", None, "contract.garbage")
+    ]
     assert bus.wait_idle(5)
     assert inbox.ids() == []
 
 
 def test_rabbitmq_an_event_no_queue_is_bound_to_is_refused(rabbitmq: RabbitNamespace) -> None:
     bus = rabbitmq.new_bus()
+    bus.migrate()
     with pytest.raises(PublishRefused):
         bus.publish(Event(JOB_EXPIRE, "nobody listens"))
+
+
+def test_rabbitmq_a_bus_that_was_not_migrated_creates_nothing_and_says_so(rabbitmq: RabbitNamespace) -> None:
+    bus = rabbitmq.new_bus()
+    started = time.monotonic()
+    with pytest.raises(NotMigrated, match="imgjob migrate"):
+        bus.ping()
+    with pytest.raises(NotMigrated, match="imgjob migrate"):
+        bus.publish(Event(JOB_STARTED, "too early"))
+    assert time.monotonic() - started < 5  # refused at once, not retried as if the broker were away
+    inbox = EventRecorder()
+    bus.subscribe("contract.unmigrated", [JOB_STARTED], inbox)
+    bus.start()  # its consumer waits for the queue rather than declare it
+    with pytest.raises(NotMigrated):
+        bus.ping()
+    bus.close()
+    assert not rabbitmq.queue_exists("contract.unmigrated")
 
 
 def test_rabbitmq_a_bus_with_another_delivery_limit_uses_the_queues_already_there(
     rabbitmq: RabbitNamespace,
 ) -> None:
     first = rabbitmq.new_bus()
-    first.subscribe("contract.limit", [JOB_STARTED], Inbox())
+    first.subscribe("contract.limit", [JOB_STARTED], EventRecorder())
     first.migrate()
     first.migrate()  # idempotent
 
-    inbox = Inbox()
+    inbox = EventRecorder()
     second = rabbitmq.new_bus(max_deliveries=MAX_DELIVERIES + 2)
     second.subscribe("contract.limit", [JOB_STARTED], inbox)
+    second.migrate()
     second.start()
     event = Event(JOB_STARTED, "j7")
     second.publish(event)
@@ -264,23 +311,25 @@ def test_rabbitmq_an_idle_publisher_keeps_its_connection(
 ) -> None:
     # With 1 s heartbeats the broker closes a connection that stays silent for about 2 s.
     bus = rabbitmq.new_bus(f"{rabbitmq.url}?heartbeat=1")
-    inbox = Inbox()
+    inbox = EventRecorder()
     bus.subscribe("contract.idle", [JOB_STARTED], inbox)
+    bus.migrate()
     bus.start()
     bus.publish(Event(JOB_STARTED, "first"))
     time.sleep(3.5)  # the idleness under test, not a stand-in for a condition
-    with caplog.at_level(logging.WARNING, logger="shared.adapters.rabbitmq_publisher"):
+    with caplog.at_level(logging.WARNING, logger="shared.adapters.rabbitmq.publisher"):
         bus.publish(Event(JOB_STARTED, "second"))
-    assert [r.getMessage() for r in caplog.records if r.name == "shared.adapters.rabbitmq_publisher"] == []
+    assert [r.getMessage() for r in caplog.records if r.name == "shared.adapters.rabbitmq.publisher"] == []
     wait_until(lambda: len(inbox.ids()) == 2, what="both events")
 
 
-def test_a_reachable_bus_answers_a_ping(bus: MessageBus) -> None:
+def test_a_reachable_migrated_bus_answers_a_ping(bus: MessageBus) -> None:
+    bus.migrate()
     bus.ping()
 
 
 def test_a_broker_that_is_not_there_fails_the_ping() -> None:
-    from shared.adapters.rabbitmq_bus import RabbitMqBus
+    from shared.adapters.rabbitmq.bus import RabbitMqBus
 
     with socket.socket() as probe:  # a loopback port nobody listens on
         probe.bind(("127.0.0.1", 0))

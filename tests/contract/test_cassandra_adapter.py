@@ -7,9 +7,9 @@ import re
 import pytest
 from cassandra.cluster import NoHostAvailable
 
-from shared.adapters.cassandra_cql import STATEMENTS
-from shared.adapters.cassandra_schema import TABLES, parse_cassandra_url, schema_statements
-from shared.adapters.cassandra_store import CassandraJobStore
+from shared.adapters.cassandra.cql import STATEMENTS
+from shared.adapters.cassandra.schema import TABLES, parse_cassandra_url, schema_statements
+from shared.adapters.cassandra.store import CassandraJobStore
 
 
 def test_cql_names_a_partition_key_and_never_filters() -> None:

@@ -1,4 +1,4 @@
-"""The job store contract: conditional transitions, links, notifications, tokens, purge."""
+"""The job store contract: conditional transitions, links, email records, tokens, purge."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.domain.emails import EmailState
 from shared.domain.model import JobStatus, Link, Progress, hash_token
-from shared.ports import JobStore
+from shared.ports import JobStore, NotMigrated
 from shared.ports.store import JobExists
+from tests.contract.fixtures_store import UnmigratedStore
 from tests.support import SettableClock, new_job, wait_until
 
 S = JobStatus
@@ -72,14 +74,55 @@ def test_links_are_replaced_not_duplicated_and_come_back_in_order(store: JobStor
     assert store.get_links(job.id)[0] == links[1]
 
 
-def test_a_notification_is_claimed_once_until_released(store: JobStore) -> None:
+LEASE = timedelta(seconds=60)
+
+
+def test_an_email_is_held_by_one_claim_until_settled_or_its_lease_ends(store: JobStore) -> None:
     job = new_job(clock)
     store.add_job(job)
-    assert store.claim_notification(job.id, "started")
-    assert not store.claim_notification(job.id, "started")
-    assert store.claim_notification(job.id, "ready")
-    store.release_notification(job.id, "started")
-    assert store.claim_notification(job.id, "started")
+    now = clock.now
+    first = store.claim_email(job.id, "started", now, now + LEASE)
+    assert first is not None
+    assert store.claim_email(job.id, "started", now, now + LEASE) is None  # leased
+    assert store.claim_email(job.id, "ready", now, now + LEASE) is not None  # another kind
+    record = store.emails(job.id)["started"]
+    assert (record.state, record.attempts, record.first_at, record.lease_until) == (
+        EmailState.PENDING,
+        1,
+        now,
+        now + LEASE,
+    )
+    # Its notifier died: once the lease ends, the next claim takes over and the dead one's is void.
+    later = now + LEASE + timedelta(seconds=1)
+    second = store.claim_email(job.id, "started", later, later + LEASE)
+    assert second is not None and second != first
+    assert not store.settle_email(job.id, "started", first, EmailState.SENT, None)
+    assert store.settle_email(job.id, "started", second, EmailState.SENT, None)
+    assert store.claim_email(job.id, "started", later + 10 * LEASE, later + 11 * LEASE) is None  # sent: for good
+    assert store.emails(job.id)["started"].state is EmailState.SENT
+    assert store.emails(job.id)["started"].attempts == 2
+
+
+def test_a_deferred_email_is_claimed_again_and_a_refused_one_never(store: JobStore) -> None:
+    job = new_job(clock)
+    store.add_job(job)
+    now = clock.now
+    claim = store.claim_email(job.id, "ready", now, now + LEASE)
+    assert claim and store.settle_email(job.id, "ready", claim, EmailState.RETRYING, "SMTP 451")
+    assert store.emails(job.id)["ready"].detail == "SMTP 451"
+    retry = store.claim_email(job.id, "ready", now, now + LEASE)
+    assert retry is not None and store.emails(job.id)["ready"].attempts == 2
+    assert store.settle_email(job.id, "ready", retry, EmailState.REFUSED, "SMTP 550")
+    assert store.claim_email(job.id, "ready", now + 2 * LEASE, now + 3 * LEASE) is None
+    assert store.emails(job.id)["ready"].state is EmailState.REFUSED
+
+
+def test_of_concurrent_claims_of_an_email_one_wins(store: JobStore) -> None:
+    job = new_job(clock)
+    store.add_job(job)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        claims = list(pool.map(lambda _: store.claim_email(job.id, "failed", clock.now, clock.now + LEASE), range(16)))
+    assert sum(claim is not None for claim in claims) == 1
 
 
 def test_due_stuck_and_expired_queries(store: JobStore) -> None:
@@ -98,7 +141,7 @@ def test_purge_leaves_only_the_token_tombstone(store: JobStore) -> None:
     job = new_job(clock, status=JobStatus.READY, download_token="secret-token")
     store.add_job(job)
     store.save_links(job.id, [Link(1, "http://127.0.0.1/1.jpg")])
-    store.claim_notification(job.id, "ready")
+    assert store.claim_email(job.id, "ready", clock.now, clock.now + LEASE)
     assert store.job_for_token(hash_token("secret-token")) == job
     assert not store.is_tombstoned(hash_token("secret-token"))
     store.purge_job(job.id)
@@ -107,7 +150,7 @@ def test_purge_leaves_only_the_token_tombstone(store: JobStore) -> None:
     assert store.get_links(job.id) == []
     assert store.job_for_token(hash_token("secret-token")) is None
     assert store.is_tombstoned(hash_token("secret-token"))
-    assert store.claim_notification(job.id, "ready")  # the old claim went with the job
+    assert store.emails(job.id) == {}  # the email records went with the job
 
 
 def test_times_are_kept_to_the_millisecond(store: JobStore) -> None:
@@ -144,14 +187,6 @@ def test_a_transition_writes_every_field_but_progress(store: JobStore) -> None:
     assert store.get_job(job.id) == replace(failed, progress=Progress(links_found=9))
     assert not store.transition(failed.with_status(JobStatus.EXPIRED), [])
     assert not store.transition(new_job(clock), [JobStatus.SCHEDULED])  # never added
-
-
-def test_only_one_of_many_concurrent_claims_of_an_email_wins(store: JobStore) -> None:
-    job = new_job(clock)
-    store.add_job(job)
-    with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: store.claim_notification(job.id, "ready"), range(16)))
-    assert results.count(True) == 1
 
 
 def test_due_and_expired_queries_across_bucket_boundaries(store: JobStore) -> None:
@@ -227,7 +262,7 @@ def test_the_backstop_removes_every_record_of_a_job_nobody_purged(store: JobStor
     assert [j.id for j in store.jobs_in(JobStatus.PACKAGING)] == [job.id]
     ready = job.with_status(JobStatus.READY, download_token="backstop-token", expires_at=start + timedelta(seconds=2))
     assert store.transition(ready, [JobStatus.PACKAGING])  # deadline: start + 3 s
-    assert store.claim_notification(job.id, "ready")
+    assert store.claim_email(job.id, "ready", start, start + LEASE)
     token = hash_token("backstop-token")
 
     # Past the first deadline (and the two seconds a Cassandra TTL may run over): still all there.
@@ -244,4 +279,49 @@ def test_the_backstop_removes_every_record_of_a_job_nobody_purged(store: JobStor
     assert store.jobs_in(JobStatus.READY) == []
     assert store.expired_jobs(datetime.now(UTC)) == []
     wait_until(lambda: store.get_links(job.id) == [], timeout=5, what="the links' TTL")
-    wait_until(lambda: store.claim_notification(job.id, "ready"), timeout=5, what="the claim's TTL")
+    wait_until(lambda: store.emails(job.id) == {}, timeout=5, what="the email record's TTL")
+
+
+def test_a_migrated_store_pings_and_stays_usable(store: JobStore) -> None:
+    store.ping()
+    job = new_job(clock)
+    store.add_job(job)
+    store.ping()
+    assert store.get_job(job.id) == job
+
+
+def test_a_store_never_migrated_fails_its_ping_and_creates_nothing(unmigrated_store: UnmigratedStore) -> None:
+    instance = unmigrated_store.open()
+    for _ in range(2):  # a readiness probe asks again and again
+        with pytest.raises(NotMigrated, match="imgjob migrate") as failure:
+            instance.ping()
+        assert unmigrated_store.name in str(failure.value)
+    assert unmigrated_store.tables() is None
+
+
+def test_a_store_without_its_tables_fails_its_ping_and_creates_none(unmigrated_store: UnmigratedStore) -> None:
+    unmigrated_store.create_empty()
+    with pytest.raises(NotMigrated, match="imgjob migrate") as failure:
+        unmigrated_store.open().ping()
+    assert "jobs" in str(failure.value)
+    assert unmigrated_store.tables() == set()
+
+
+def test_a_store_pings_once_another_process_migrated_it(unmigrated_store: UnmigratedStore) -> None:
+    service = unmigrated_store.open()
+    with pytest.raises(NotMigrated):
+        service.ping()
+    unmigrated_store.open().migrate()  # `imgjob migrate`, while the service keeps running
+
+    def ready() -> bool:
+        try:
+            service.ping()
+        except NotMigrated:
+            return False
+        return True
+
+    # Cassandra: the service's driver learns of the new schema from the cluster's schema events.
+    wait_until(ready, timeout=20, what="the service's ping to pass after the migration")
+    job = new_job(clock)
+    service.add_job(job)
+    assert service.get_job(job.id) == job

@@ -1,6 +1,8 @@
-"""The gateway tests' fixtures (tests/unit/fixtures_gateway.py) and a browser (tests/browser.py)."""
+"""The shared fixtures (tests/support/fixtures.py), the gateway's (tests/unit/fixtures_gateway.py) and a
+browser (tests/browser.py)."""
 
 from tests.browser import driver
-from tests.unit.fixtures_gateway import adapters, base_url, clock, gateway_settings
+from tests.support.fixtures import adapters, clock, settings_changes
+from tests.unit.fixtures_gateway import base_url
 
-__all__ = ["adapters", "base_url", "clock", "driver", "gateway_settings"]
+__all__ = ["adapters", "base_url", "clock", "driver", "settings_changes"]

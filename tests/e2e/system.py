@@ -20,11 +20,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from services.bootstrap import WORKERS
 from tests.infra import require_reachable
 from tests.support import read_outbox, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-WORKERS = ("scheduler", "scraper", "packager", "notifier", "janitor")
 
 
 def free_port() -> int:
@@ -129,7 +129,7 @@ def running_system(kind: str, workdir: Path, **extra: str) -> Iterator[RunningSy
         if kind == "embedded":
             env = _base_env(url, extra)
             system = RunningSystem(kind, url, workdir, env, logs=[workdir / "up.log"])
-            process = _start([python, "-m", "shared.cli", "up", "--port", str(port)], workdir, env, system.logs[0])
+            process = _start([python, "-m", "services.cli", "up", "--port", str(port)], workdir, env, system.logs[0])
             stack.enter_context(_processes(process))
             _wait_healthy(system, [process])
             yield system
@@ -137,15 +137,15 @@ def running_system(kind: str, workdir: Path, **extra: str) -> Iterator[RunningSy
         env = _base_env(url, real_stack_env(uuid.uuid4().hex[:10]) | extra)
         maildir = Path(os.environ.get("IMGJOB_TEST_MAILDIR", REPO / "var" / "infra" / "smtp" / "maildir"))
         system = RunningSystem(kind, url, workdir, env, maildir=maildir)
-        migrate = subprocess.run([python, "-m", "shared.cli", "migrate"], cwd=workdir, env=env, capture_output=True)
+        migrate = subprocess.run([python, "-m", "services.cli", "migrate"], cwd=workdir, env=env, capture_output=True)
         assert migrate.returncode == 0, migrate.stderr.decode()
         processes = []
         for name in WORKERS:
             system.logs.append(workdir / f"{name}.log")
-            processes.append(_start([python, "-m", "shared.cli", name], workdir, env, system.logs[-1]))
+            processes.append(_start([python, "-m", "services.cli", name], workdir, env, system.logs[-1]))
         system.logs.append(workdir / "gateway.log")
         gunicorn = [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-        processes.append(_start([*gunicorn, "services.gateway.app:create_app()"], workdir, env, system.logs[-1]))
+        processes.append(_start([*gunicorn, "services.wsgi:create_app()"], workdir, env, system.logs[-1]))
         stack.enter_context(_processes(*processes))
         _wait_healthy(system, processes)
         yield system
@@ -185,7 +185,7 @@ def blob_keys(system: RunningSystem, job_id: str) -> list[str]:
     if system.kind == "embedded":
         root = system.workdir / "var" / "blobs" / "jobs" / job_id
         return [str(p) for p in root.rglob("*")] if root.exists() else []
-    from shared.adapters.s3_blobs import S3BlobStore
+    from shared.adapters.s3.blobs import S3BlobStore
 
     blobs = S3BlobStore(system.env["IMGJOB_BLOB_URL"])
     listing = blobs.client.list_objects(blobs.bucket, prefix=f"jobs/{job_id}/", recursive=True)

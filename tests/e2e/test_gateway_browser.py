@@ -25,9 +25,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from shared.bootstrap import Adapters
-from shared.domain.model import Job, JobStatus
-from tests.unit.test_gateway_support import OWNER_EMAIL, SettableClock, add_job
+from shared.domain.model import JobStatus
+from shared.ports import Adapters
+from tests.support import OWNER_EMAIL, SettableClock, add_job, move
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -107,12 +107,6 @@ def field(driver: WebDriver, name: str) -> str:
 
 def until(driver: WebDriver, condition: Any, message: str = "") -> None:
     WebDriverWait(driver, WAIT).until(lambda d: condition(), message)
-
-
-def move(adapters: Adapters, job: Job, target: JobStatus, **changes: Any) -> Job:
-    moved = job.with_status(target, **changes)
-    assert adapters.store.transition(moved, expected=[job.status])
-    return moved
 
 
 def test_a_person_schedules_a_search_follows_it_and_downloads_the_zip(

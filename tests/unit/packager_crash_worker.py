@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import sys
 
+from services.bootstrap import bootstrap
 from services.packager.service import build_service
-from shared.bootstrap import bootstrap
 from shared.config import Settings
-from shared.events import JOB_LINKS_COLLECTED, QUEUE_PACKAGER, Event
+from shared.events import JOB_LINKS_COLLECTED, Event
 
 
 def main(argv: list[str]) -> int:
@@ -20,8 +20,7 @@ def main(argv: list[str]) -> int:
     [job_id] = argv
     adapters = bootstrap(Settings.from_env())
     try:
-        handler = build_service(adapters).handlers[QUEUE_PACKAGER]
-        handler(Event(JOB_LINKS_COLLECTED, job_id))
+        build_service(adapters).dispatch(Event(JOB_LINKS_COLLECTED, job_id))
     finally:
         adapters.close()
     return 0

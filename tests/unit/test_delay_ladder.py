@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from shared.adapters import rabbitmq_ladder as ladder
-from shared.adapters.rabbitmq_topology import Names, level_queue_arguments, service_queue_arguments
+from shared.adapters.rabbitmq import ladder as ladder
+from shared.adapters.rabbitmq.topology import Names, level_queue_arguments, service_queue_arguments
 from shared.events import JOB_DUE, JOB_EXPIRE
 
 LEVELS = ladder.DELAY_LEVELS

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from shared.cli import WORKERS, parser
+from services.cli import WORKERS, parser
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +32,7 @@ def test_the_gateway_runs_the_app_factory_under_gunicorn_everywhere() -> None:
     deployment = next(doc for doc in gateway if doc["kind"] == "Deployment")
     command = deployment["spec"]["template"]["spec"]["containers"][0]["command"]
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    assert command[-1] == compose["services"]["gateway"]["entrypoint"][-1] == "services.gateway.app:create_app()"
+    assert command[-1] == compose["services"]["gateway"]["entrypoint"][-1] == "services.wsgi:create_app()"
 
 
 def test_compose_runs_each_service_with_a_real_command() -> None:

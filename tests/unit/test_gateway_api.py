@@ -10,18 +10,12 @@ import pytest
 from flask.testing import FlaskClient
 
 from services.gateway.app import create_app
-from shared.bootstrap import Adapters
+from shared.domain.emails import EmailState
 from shared.domain.model import JobStatus
 from shared.events import JOB_DUE
-from tests.unit.test_gateway_support import (
-    NOW,
-    OWNER_EMAIL,
-    Collector,
-    SettableClock,
-    add_job,
-    make_adapters,
-    make_ready_job,
-)
+from shared.ports import Adapters
+from tests.support import NOW, OWNER_EMAIL, EventRecorder, SettableClock, add_job, embedded_adapters, make_ready_job
+from tests.unit.test_gateway_support import submitted
 
 
 def body(**changes: object) -> dict[str, object]:
@@ -31,7 +25,7 @@ def body(**changes: object) -> dict[str, object]:
 
 
 def test_create_returns_201_with_location_and_stores_the_job(client: FlaskClient, adapters: Adapters) -> None:
-    due = Collector(adapters, "test.due", [JOB_DUE])
+    due = EventRecorder(adapters, "test.due", [JOB_DUE])
     adapters.bus.start()
     response = client.post("/api/jobs", json=body(scheduled_at="2030-03-14T12:00:00+02:00", timezone="Europe/Athens"))
     assert response.status_code == 201
@@ -44,24 +38,18 @@ def test_create_returns_201_with_location_and_stores_the_job(client: FlaskClient
 
     job = adapters.store.get_job(data["id"])
     assert job is not None
-    assert (job.status, job.query, job.email, job.count, job.timezone) == (
-        JobStatus.SCHEDULED,
-        "lighthouses",
-        "api@example.com",
-        10,
-        "Europe/Athens",
-    )
+    assert submitted(job) == (JobStatus.SCHEDULED, "lighthouses", "api@example.com", 10, "Europe/Athens")
     # Half an hour ahead: the event is on the bus's delay heap, not delivered yet.
     assert due.events == []
 
 
 def test_create_without_a_time_runs_now(client: FlaskClient, adapters: Adapters) -> None:
-    due = Collector(adapters, "test.due", [JOB_DUE])
+    due = EventRecorder(adapters, "test.due", [JOB_DUE])
     adapters.bus.start()
     response = client.post("/api/jobs", json=body())
     assert response.status_code == 201
     assert datetime.fromisoformat(response.get_json()["scheduled_at"]) == NOW
-    [event] = due.wait_for(1)
+    [event] = due.wait_for(JOB_DUE)
     assert event.job_id == response.get_json()["id"]
 
 
@@ -137,6 +125,29 @@ def test_get_shows_status_and_progress_but_never_the_email(client: FlaskClient, 
     assert OWNER_EMAIL not in response.get_data(as_text=True)
 
 
+def test_the_state_of_each_email_is_shown_in_the_api_and_on_the_status_page(
+    client: FlaskClient, adapters: Adapters
+) -> None:
+    job = add_job(adapters, status=JobStatus.RUNNING)
+    now = adapters.clock()
+    lease = now + timedelta(minutes=2)
+    started = adapters.store.claim_email(job.id, "started", now, lease)
+    assert started and adapters.store.settle_email(job.id, "started", started, EmailState.SENT, None)
+    ready = adapters.store.claim_email(job.id, "ready", now, lease)
+    assert ready and adapters.store.settle_email(job.id, "ready", ready, EmailState.REFUSED, "SMTP 550")
+    assert adapters.store.claim_email(job.id, "failed", now, lease)
+    emails = client.get(f"/api/jobs/{job.id}").get_json()["emails"]
+    assert [(e["kind"], e["state"], e["attempts"], e["detail"]) for e in emails] == [
+        ("started", "sent", 1, None),
+        ("ready", "refused", 1, "SMTP 550"),
+        ("failed", "pending", 1, None),
+    ]
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "Ready email: refused by the mail server (SMTP 550)" in page
+    assert "Started email: sent" in page and 'data-mail-in-flight="yes"' in page
+    assert OWNER_EMAIL not in page
+
+
 def test_get_of_a_ready_job_gives_the_public_download_url(client: FlaskClient, adapters: Adapters) -> None:
     job, token = make_ready_job(adapters, b"zip bytes")
     data = client.get(f"/api/jobs/{job.id}").get_json()
@@ -148,7 +159,7 @@ def test_get_of_a_ready_job_gives_the_public_download_url(client: FlaskClient, a
 
 def test_past_its_expiry_a_ready_job_offers_no_download_url(tmp_path: Path) -> None:
     clock = SettableClock(NOW)
-    adapters = make_adapters(tmp_path, clock)
+    adapters = embedded_adapters(tmp_path, clock)
     client = create_app(adapters).test_client()
     job, _ = make_ready_job(adapters, b"zip bytes", ttl=60)
     clock.advance(seconds=61)

@@ -12,9 +12,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from shared.bootstrap import Adapters
 from shared.domain.model import JobStatus
-from tests.unit.test_gateway_support import SettableClock, add_job
+from shared.ports import Adapters
+from tests.support import SettableClock, add_job, move
 
 pytestmark = pytest.mark.browser
 
@@ -76,20 +76,22 @@ def test_status_page_follows_the_job_without_reloading(driver: WebDriver, base_u
         return str(driver.find_element(By.CSS_SELECTOR, f'[data-field="{name}"]').text)
 
     now = adapters.clock()
-    running = job.with_status(JobStatus.RUNNING, started_at=now)
-    assert adapters.store.transition(running, expected=[JobStatus.SCHEDULED])
+    running = move(adapters, job, JobStatus.RUNNING, started_at=now)
     adapters.store.update_progress(job.id, links_found=42)
     WebDriverWait(driver, 10).until(lambda _: field("links_found") == "42")
     assert field("status") == "Searching for images"
     assert not driver.find_element(By.CSS_SELECTOR, '[data-part="cancel"]').is_displayed()
 
-    packaging = running.with_status(JobStatus.PACKAGING)
-    assert adapters.store.transition(packaging, expected=[JobStatus.RUNNING])
+    packaging = move(adapters, running, JobStatus.PACKAGING)
     token = secrets.token_urlsafe(32)
-    ready = replace(packaging, zip_bytes=2_000_000).with_status(
-        JobStatus.READY, download_token=token, finished_at=now, expires_at=now + timedelta(hours=1)
+    move(
+        adapters,
+        replace(packaging, zip_bytes=2_000_000),
+        JobStatus.READY,
+        download_token=token,
+        finished_at=now,
+        expires_at=now + timedelta(hours=1),
     )
-    assert adapters.store.transition(ready, expected=[JobStatus.PACKAGING])
     adapters.store.update_progress(job.id, images_downloaded=40, images_failed=2, bytes_downloaded=2_500_000)
 
     link = driver.find_element(By.CSS_SELECTOR, '[data-field="download_url"]')

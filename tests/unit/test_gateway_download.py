@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 
 from services.gateway.presenters import download_filename, slugify
 from services.gateway.views_download import ByteRange, Unsatisfiable, parse_range
-from shared.bootstrap import Adapters
 from shared.domain.model import JobStatus
-from tests.unit.test_gateway_support import OWNER_EMAIL, SettableClock, add_job, make_ready_job
+from shared.ports import Adapters
+from tests.support import OWNER_EMAIL, SettableClock, add_job, make_ready_job
 
 # More than one read chunk of the file store, so streaming and ranges cross chunk boundaries.
 ZIP = os.urandom(600_000)

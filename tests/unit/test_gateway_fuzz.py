@@ -8,7 +8,6 @@ headers and bodies. Run through the Flask app itself, so no socket is opened.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 import schemathesis
@@ -24,10 +23,8 @@ from schemathesis.specs.openapi.checks import (
 
 from services.gateway.app import create_app
 from services.gateway.openapi import EXAMPLE_JOB_ID, openapi_document
-from tests.unit.test_gateway_support import SettableClock, add_job, make_adapters
+from tests.support import NOW, SettableClock, add_job, embedded_adapters
 
-# A fixed "now", so generated times fall on both sides of it and both branches of the checks run.
-NOW = datetime(2030, 3, 14, 9, 30, tzinfo=UTC)
 SERVER = "http://gateway.test"
 CHECKS = [
     schemathesis.checks.not_a_server_error,
@@ -47,14 +44,17 @@ schema = schemathesis.openapi.from_dict(openapi_document(SERVER))
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    adapters = make_adapters(
+    adapters = embedded_adapters(
         tmp_path_factory.mktemp("fuzz"),
+        # A fixed "now", so generated times fall on both sides of it and both branches of the checks run.
         SettableClock(NOW),
         # Limits off: the fuzzer sends hundreds of requests from one address.
-        settings={"rate_limit_per_address": "off", "rate_limit_per_email": "off", "public_url": SERVER},
+        rate_limit_per_address="off",
+        rate_limit_per_email="off",
+        public_url=SERVER,
     )
     # The document's example id names a real job, so the examples phase reads and cancels an existing one.
-    add_job(adapters, job_id=EXAMPLE_JOB_ID)
+    add_job(adapters, id=EXAMPLE_JOB_ID)
     yield create_app(adapters)
     adapters.close()
 

@@ -11,10 +11,11 @@ from flask.testing import FlaskClient
 from services.gateway import ratelimit
 from services.gateway.app import create_app
 from services.gateway.ratelimit import Rate, SlidingWindow, wait_phrase
-from shared.bootstrap import Adapters
 from shared.config import Settings
 from shared.domain.model import JobStatus
-from tests.unit.test_gateway_support import SettableClock, make_adapters, metric, post_form
+from shared.ports import Adapters
+from tests.support import SettableClock, embedded_adapters
+from tests.unit.test_gateway_support import metric, post_form
 
 
 def api_body(email: str = "api@example.com", **changes: object) -> dict[str, object]:
@@ -22,7 +23,7 @@ def api_body(email: str = "api@example.com", **changes: object) -> dict[str, obj
 
 
 def limited_client(tmp_path: Path, clock: SettableClock, **limits: str) -> tuple[FlaskClient, Adapters]:
-    adapters = make_adapters(tmp_path, clock, settings=limits)
+    adapters = embedded_adapters(tmp_path, clock, **limits)
     return create_app(adapters).test_client(), adapters
 
 
@@ -54,7 +55,7 @@ def test_a_malformed_rate_is_refused_at_startup(text: str, tmp_path: Path) -> No
     with pytest.raises(ValueError, match="rate limit"):
         Rate.parse(text)
     with pytest.raises(ValueError, match="rate limit"):
-        create_app(make_adapters(tmp_path, settings={"rate_limit_per_email": text}))
+        create_app(embedded_adapters(tmp_path, rate_limit_per_email=text))
 
 
 def test_defaults_let_a_person_or_a_test_submit_several_jobs_quickly() -> None:
@@ -177,8 +178,7 @@ def test_the_form_shows_the_email_limit_next_to_the_email_field(
 def test_behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for(
     tmp_path: Path, clock: SettableClock, closing: list[Adapters]
 ) -> None:
-    limits = {"rate_limit_per_address": "1/minute", "proxy_hops": 1}
-    adapters = make_adapters(tmp_path, clock, settings=limits)
+    adapters = embedded_adapters(tmp_path, clock, rate_limit_per_address="1/minute", proxy_hops=1)
     closing.append(adapters)
     client = create_app(adapters).test_client()
     proxy = {"REMOTE_ADDR": "10.0.0.1"}

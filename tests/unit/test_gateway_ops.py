@@ -9,18 +9,14 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from services import wsgi
+from services.bootstrap import bootstrap, migrate
 from services.gateway.app import create_app
-from shared.adapters.memory_bus import MemoryBus
-from shared.adapters.sqlite_store import SqliteJobStore
-from shared.bootstrap import Adapters, bootstrap
-from tests.unit.test_gateway_support import (
-    SettableClock,
-    make_adapters,
-    make_ready_job,
-    make_settings,
-    metric,
-    post_form,
-)
+from shared.adapters.memory.bus import MemoryBus
+from shared.adapters.sqlite.store import SqliteJobStore
+from shared.ports import Adapters
+from tests.support import SettableClock, embedded_adapters, embedded_settings, make_ready_job
+from tests.unit.test_gateway_support import metric, post_form
 
 
 @pytest.fixture
@@ -36,9 +32,9 @@ def test_healthz_and_readyz(client: FlaskClient) -> None:
 
 
 def test_readyz_is_503_when_the_store_cannot_be_opened(tmp_path: Path) -> None:
-    # A directory where the database file should be: SQLite cannot open it.
-    (tmp_path / "not-a-file").mkdir()
-    broken = bootstrap(make_settings(tmp_path), store=SqliteJobStore(tmp_path / "not-a-file"))
+    # Something that is not a database where the database file should be: SQLite cannot read it.
+    (tmp_path / "not-a-database").write_bytes(b"\x00garbage" * 1024)
+    broken = bootstrap(embedded_settings(tmp_path), store=SqliteJobStore(tmp_path / "not-a-database"))
     response = create_app(broken).test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["store"] == "unavailable"
@@ -53,7 +49,7 @@ class UnreachableBus(MemoryBus):
 
 
 def test_readyz_is_unavailable_when_the_bus_cannot_be_reached(tmp_path: Path) -> None:
-    broken = make_adapters(tmp_path, bus=UnreachableBus())
+    broken = embedded_adapters(tmp_path, bus=UnreachableBus())
     try:
         response = create_app(broken).test_client().get("/readyz")
         assert response.status_code == 503
@@ -131,21 +127,28 @@ def test_pages_are_not_cached_and_do_not_leak_tokens_through_referer(client: Fla
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_create_app_without_adapters_builds_and_migrates_from_the_environment(
+def test_wsgi_app_builds_from_the_environment_and_waits_for_migrate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("IMGJOB_STORE_URL", "sqlite:///var/env.sqlite3")
     monkeypatch.setenv("IMGJOB_BLOB_URL", "file:var/blobs")
     monkeypatch.setenv("IMGJOB_MAIL_OUTBOX", "var/outbox")
-    monkeypatch.setenv("IMGJOB_SECRET_KEY", "from-env")
-    app = create_app()
+    monkeypatch.setenv("IMGJOB_SECRET_KEY", "from-env-" + "k" * 32)
+    app = wsgi.create_app()
     try:
-        assert app.config["SECRET_KEY"] == "from-env"
+        assert app.config["SECRET_KEY"] == "from-env-" + "k" * 32
         client = app.test_client()
+        unmigrated = client.get("/readyz")
+        assert unmigrated.status_code == 503
+        assert "imgjob migrate" in unmigrated.get_json()["checks"]["store"]
+        assert "imgjob migrate" in unmigrated.get_json()["checks"]["blobs"]
+        # Starting the gateway created nothing: the schema and the bucket are `imgjob migrate`'s.
+        assert not (tmp_path / "var" / "env.sqlite3").exists() and not (tmp_path / "var" / "blobs").exists()
+        migrate(app.extensions["imgjob"])
+        assert client.get("/readyz").status_code == 200
         created = client.post("/api/jobs", json={"query": "owls", "email": "o@example.com", "count": 2})
         assert created.status_code == 201
         assert client.get(f"/api/jobs/{created.get_json()['id']}").status_code == 200
-        assert (tmp_path / "var" / "env.sqlite3").exists()
     finally:
         app.extensions["imgjob"].close()

@@ -9,17 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask.testing import FlaskClient
 
-from shared.bootstrap import Adapters
 from shared.domain.model import JobStatus
 from shared.events import JOB_DUE
+from shared.ports import Adapters
 from shared.signing import retry_signature
-from tests.unit.test_gateway_support import (
-    NOW,
-    OWNER_EMAIL,
-    Collector,
-    add_job,
-    post_form,
-)
+from tests.support import NOW, OWNER_EMAIL, EventRecorder, add_job
+from tests.unit.test_gateway_support import post_form, submitted
 
 
 def all_jobs(adapters: Adapters) -> list[str]:
@@ -139,7 +134,7 @@ def test_a_date_at_the_edge_of_the_calendar_is_an_error_not_a_crash(client: Flas
 
 
 def test_submitting_stores_a_scheduled_job_and_publishes_job_due(client: FlaskClient, adapters: Adapters) -> None:
-    due = Collector(adapters, "test.due", [JOB_DUE])
+    due = EventRecorder(adapters, "test.due", [JOB_DUE])
     adapters.bus.start()
     response = post_form(client, "/jobs", data=valid_form(now="1", date="", time=""))
     assert response.status_code == 303
@@ -148,15 +143,9 @@ def test_submitting_stores_a_scheduled_job_and_publishes_job_due(client: FlaskCl
 
     job = adapters.store.get_job(job_id)
     assert job is not None
-    assert (job.status, job.query, job.email, job.count, job.timezone) == (
-        JobStatus.SCHEDULED,
-        "red vintage bicycles",
-        "someone@example.com",
-        25,
-        "Europe/Paris",
-    )
+    assert submitted(job) == (JobStatus.SCHEDULED, "red vintage bicycles", "someone@example.com", 25, "Europe/Paris")
     assert job.scheduled_at == NOW and job.created_at == NOW
-    [event] = due.wait_for(1)
+    [event] = due.wait_for(JOB_DUE)
     assert event.job_id == job_id
     assert datetime.fromisoformat(event.payload["scheduled_at"]) == NOW
 
@@ -230,7 +219,7 @@ def test_a_started_job_cannot_be_cancelled_from_the_page(client: FlaskClient, ad
 
 
 def test_retry_link_fills_the_form_and_schedules_nothing(client: FlaskClient, adapters: Adapters) -> None:
-    due = Collector(adapters, "test.due", [JOB_DUE])
+    due = EventRecorder(adapters, "test.due", [JOB_DUE])
     adapters.bus.start()
     job = add_job(adapters, query="tabby & kittens", status=JobStatus.FAILED)
     signature = retry_signature(adapters.settings.secret_key, job.id)

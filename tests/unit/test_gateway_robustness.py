@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from flask.testing import FlaskClient
 
-from shared.bootstrap import Adapters
-from tests.unit.test_gateway_support import SettableClock, csrf_token, make_ready_job
+from shared.ports import Adapters
+from tests.support import SettableClock, make_ready_job
+from tests.unit.test_gateway_support import csrf_token
 
 ODD_TEXT = [
     "", " ", "0", "-1", "501", "1e9", "9" * 5000, "\x00", "😀", "<script>", "%", "true", "[]",
@@ -29,7 +30,7 @@ def clock() -> SettableClock:
 
 
 @pytest.fixture
-def gateway_settings() -> dict[str, object]:
+def settings_changes() -> dict[str, object]:
     # Limits off: this is about what validation makes of odd input, not about how much of it is allowed.
     return {"rate_limit_per_address": "off", "rate_limit_per_email": "off"}
 

@@ -9,16 +9,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from services.gateway.app import CONTENT_SECURITY_POLICY, create_app
-from shared.bootstrap import Adapters
 from shared.domain.model import JobStatus
-from tests.unit.test_gateway_support import (
-    add_job,
-    csrf_token,
-    make_adapters,
-    make_ready_job,
-    metric,
-    post_form,
-)
+from shared.ports import Adapters
+from tests.support import add_job, embedded_adapters, make_ready_job
+from tests.unit.test_gateway_support import csrf_token, metric, post_form
 
 FORM = {"query": "red vintage bicycles", "email": "someone@example.com", "count": "25", "now": "1"}
 
@@ -102,10 +96,10 @@ def test_security_headers_on_pages_api_and_static_files(client: FlaskClient, ada
 
 
 def test_the_session_cookie_is_http_only_same_site_and_secure_behind_https(tmp_path: Path) -> None:
-    plain = create_app(make_adapters(tmp_path / "a")).test_client().get("/")
+    plain = create_app(embedded_adapters(tmp_path / "a")).test_client().get("/")
     cookie = plain.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
-    https = make_adapters(tmp_path / "b", settings={"public_url": "https://imgjob.example.com"})
+    https = embedded_adapters(tmp_path / "b", public_url="https://imgjob.example.com")
     assert "Secure" in create_app(https).test_client().get("/").headers["Set-Cookie"]
 
 

@@ -4,12 +4,13 @@ import pytest
 
 from shared.domain.model import InvalidTransition, Job, JobStatus
 from shared.events import JOB_DUE, Event, EventFormatError
+from tests.support import new_job
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def job(status: JobStatus = JobStatus.SCHEDULED) -> Job:
-    return Job("j1", "cats", "a@example.com", 3, NOW, "UTC", NOW, status=status)
+    return new_job(lambda: NOW, id="j1", query="cats", email="a@example.com", count=3, timezone="UTC", status=status)
 
 
 def test_lifecycle_follows_the_design() -> None:

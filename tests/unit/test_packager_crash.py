@@ -3,7 +3,6 @@ ready with each image once in one zip, no stray objects, and one ready email."""
 
 from __future__ import annotations
 
-import email
 import hashlib
 import io
 import json
@@ -11,23 +10,21 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 import zipfile
 from collections.abc import Iterator
-from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
 
+from services.bootstrap import bootstrap, migrate
 from services.notifier.service import build_service as build_notifier
 from services.packager.service import build_service as build_packager
-from shared.bootstrap import Adapters, bootstrap, migrate
 from shared.config import Settings
 from shared.domain.model import Job, JobStatus
-from shared.events import JOB_LINKS_COLLECTED, JOB_READY, QUEUE_NOTIFIER, QUEUE_PACKAGER, Event
+from shared.events import JOB_LINKS_COLLECTED, JOB_READY, Event
+from shared.ports import Adapters
 from tests.fakeweb import FakeWeb
-from tests.support import packaging_job
+from tests.support import EventRecorder, packaging_job, read_outbox, text_part, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = 40
@@ -67,17 +64,18 @@ def _kill_mid_job(tmp_path: Path, env: dict[str, str], adapters: Adapters, job: 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+    def under_way() -> bool:
+        current = adapters.store.get_job(job.id)
+        assert current is not None
+        stored = list(images_dir.glob("*.png")) if images_dir.exists() else []
+        if current.progress.images_downloaded >= 8 and stored:
+            return True
+        assert child.poll() is None, f"the worker ended before it was killed: {child.stderr.read()!r}"  # type: ignore[union-attr]
+        return False
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            current = adapters.store.get_job(job.id)
-            assert current is not None
-            stored = list(images_dir.glob("*.png")) if images_dir.exists() else []
-            if current.progress.images_downloaded >= 8 and stored:
-                break
-            assert child.poll() is None, f"the worker ended before it was killed: {child.stderr.read()!r}"  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "the worker made no progress"
-            time.sleep(0.02)
+        wait_until(under_way, timeout=60, interval=0.02, what="the worker to make progress")
         child.send_signal(signal.SIGKILL)
         assert child.wait(timeout=10) == -signal.SIGKILL
     finally:
@@ -94,15 +92,7 @@ def test_a_packager_killed_mid_job_is_finished_by_the_redelivery(web: FakeWeb, t
     migrate(adapters)
     urls = [f"{web.url}/img/{n}.png?latency_ms=250&size={100 + n}" for n in range(1, IMAGES + 1)]
     job = packaging_job(adapters, urls, query="crash test")
-    ready_events: list[Event] = []
-    announced = threading.Condition()
-
-    def collect(event: Event) -> None:
-        with announced:
-            ready_events.append(event)
-            announced.notify_all()
-
-    adapters.bus.subscribe("test.ready", [JOB_READY], collect)
+    announced = EventRecorder(adapters, "test.ready", [JOB_READY])
     adapters.bus.start()
     try:
         _kill_mid_job(tmp_path, env, adapters, job)
@@ -113,12 +103,11 @@ def test_a_packager_killed_mid_job_is_finished_by_the_redelivery(web: FakeWeb, t
         assert leftovers and all(f.startswith(f"jobs/{job.id}/images/") for f in leftovers)
 
         # The bus redelivers the unacknowledged event; then once more, as if that ack were lost too.
-        packager = build_packager(adapters).handlers[QUEUE_PACKAGER]
+        packager = build_packager(adapters).dispatch
         packager(Event(JOB_LINKS_COLLECTED, job.id))
         packager(Event(JOB_LINKS_COLLECTED, job.id))
-        with announced:
-            assert announced.wait_for(lambda: len(ready_events) >= 2, timeout=10)
-        notifier = build_notifier(adapters).handlers[QUEUE_NOTIFIER]
+        ready_events = announced.wait_for(JOB_READY, timeout=10, count=2)
+        notifier = build_notifier(adapters).dispatch
         for event in ready_events:
             notifier(event)
 
@@ -141,9 +130,8 @@ def test_a_packager_killed_mid_job_is_finished_by_the_redelivery(web: FakeWeb, t
     assert len(set(digests)) == IMAGES
     assert [entry["width"] for entry in manifest["images"]] == [100 + n for n in range(1, IMAGES + 1)]
 
-    mails = sorted((tmp_path / "outbox").glob("*.eml"))
+    mails = read_outbox(tmp_path / "outbox")
     assert len(mails) == 1, "one ready email for two job.ready deliveries"
-    message = email.message_from_bytes(mails[0].read_bytes(), policy=default_policy)
+    message = mails[0]
     assert str(message["Subject"]).startswith("Ready")
-    text = message.get_body(("plain",))
-    assert text is not None and f"/download/{done.download_token}" in text.get_content()
+    assert f"/download/{done.download_token}" in text_part(message)

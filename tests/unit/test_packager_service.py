@@ -13,20 +13,18 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 from PIL import Image
 
 from services.packager.service import build_service
-from shared.bootstrap import Adapters, bootstrap, migrate
-from shared.config import Settings
 from shared.domain.model import Job, JobStatus
 from shared.events import JOB_FAILED, JOB_LINKS_COLLECTED, JOB_READY, Event
+from shared.ports import Adapters
 from shared.runtime import Runner
 from tests.fakeweb import FakeWeb
-from tests.support import EventRecorder, packaging_job
+from tests.support import EventRecorder, embedded_adapters, packaging_job
 
 CAP_KB = 300
 WAIT = 60.0  # seconds for a job to be packaged
@@ -39,22 +37,9 @@ def web() -> Iterator[FakeWeb]:
         yield server
 
 
-def _settings(tmp_path: Path, **changes: Any) -> Settings:
-    settings = Settings(
-        store_url=f"sqlite:///{tmp_path}/s.sqlite3",
-        blob_url=f"file:{tmp_path}/blobs",
-        mail_outbox=str(tmp_path / "outbox"),
-        allow_private_networks=True,
-        max_image_bytes=CAP_KB * 1024,
-        secret_key="test",
-    )
-    return replace(settings, **changes)
-
-
 @pytest.fixture
 def adapters(tmp_path: Path) -> Iterator[Adapters]:
-    built = bootstrap(_settings(tmp_path))
-    migrate(built)
+    built = embedded_adapters(tmp_path, max_image_bytes=CAP_KB * 1024)
     yield built
     built.close()
 
@@ -261,8 +246,7 @@ def test_near_duplicates_are_kept_unless_asked_for(web: FakeWeb, adapters: Adapt
 
 
 def test_near_duplicates_are_dropped_when_asked_for(web: FakeWeb, tmp_path: Path) -> None:
-    built = bootstrap(_settings(tmp_path, near_duplicates=True))
-    migrate(built)
+    built = embedded_adapters(tmp_path, max_image_bytes=CAP_KB * 1024, near_duplicates=True)
     try:
         urls, copies = _variants(web.url)
         job = _packaging_job(built, urls)
@@ -312,3 +296,22 @@ def test_progress_is_written_while_downloading(web: FakeWeb, adapters: Adapters)
     done = adapters.store.get_job(job.id)
     assert done is not None and done.status is JobStatus.READY
     assert (done.progress.images_downloaded, done.progress.images_failed) == (20, 4)
+
+
+def test_a_packager_that_finishes_after_its_job_failed_keeps_no_files(
+    web: FakeWeb, adapters: Adapters, tmp_path: Path
+) -> None:
+    job = _packaging_job(adapters, [f"{web.url}/img/{n}.jpg" for n in range(1, 4)])
+    store, update_progress = adapters.store, adapters.store.update_progress
+
+    def the_sweeper_fails_it_meanwhile(job_id: str, **counters: int | None) -> None:
+        update_progress(job_id, **counters)
+        current = store.get_job(job_id)
+        if current is not None and current.status is JobStatus.PACKAGING and counters.get("images_downloaded") == 3:
+            failed = current.finish(JobStatus.FAILED, adapters.clock(), 60, failure_reason="stuck")
+            assert store.transition(failed, [JobStatus.PACKAGING])
+
+    store.update_progress = the_sweeper_fails_it_meanwhile  # type: ignore[method-assign]
+    build_service(adapters).dispatch(Event(JOB_LINKS_COLLECTED, job.id))
+    assert store.get_job(job.id).status is JobStatus.FAILED  # type: ignore[union-attr]
+    assert _blob_files(tmp_path) == []

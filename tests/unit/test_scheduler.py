@@ -1,44 +1,39 @@
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from services.scheduler import handlers
-from shared.bootstrap import Adapters
 from shared.domain.model import JobStatus
-from shared.events import JOB_DUE, JOB_FAILED, JOB_LINKS_COLLECTED, JOB_STARTED, Event
-from tests.support import EventRecorder, SettableClock, embedded_adapters, new_job
+from shared.events import (
+    JOB_DUE,
+    JOB_EXPIRE,
+    JOB_FAILED,
+    JOB_LINKS_COLLECTED,
+    JOB_STARTED,
+    QUEUE_JANITOR,
+    QUEUE_NOTIFIER,
+    QUEUE_PACKAGER,
+    Event,
+)
+from shared.ports import Adapters, DeadLetter
+from tests.support import EventRecorder, SettableClock, new_job
 
 
 @pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock()
-
-
-@pytest.fixture
-def adapters(tmp_path: Path, clock: SettableClock) -> Adapters:
-    adapters = embedded_adapters(tmp_path, clock=clock, stuck_after=600)
-    yield adapters
-    adapters.close()
-
-
-@pytest.fixture
-def recorder(adapters: Adapters) -> EventRecorder:
-    recorder = EventRecorder(adapters)
-    adapters.bus.start()
-    return recorder
+def settings_changes() -> dict[str, object]:
+    return {"stuck_after": 600}
 
 
 def test_a_due_job_starts_once_even_if_due_arrives_twice(adapters: Adapters, recorder: EventRecorder) -> None:
     job = new_job(adapters.clock)
     adapters.store.add_job(job)
-    handlers.start_due_job(adapters, Event(JOB_DUE, job.id))
+    handlers.on_job_due(adapters, Event(JOB_DUE, job.id))
     stored = adapters.store.get_job(job.id)
     assert stored and stored.status is JobStatus.RUNNING and stored.started_at == adapters.clock()
     recorder.wait_for(JOB_STARTED, job.id)
     # The second delivery re-announces (consumers are idempotent) but does not restart.
-    handlers.start_due_job(adapters, Event(JOB_DUE, job.id))
+    handlers.on_job_due(adapters, Event(JOB_DUE, job.id))
     assert adapters.store.get_job(job.id).started_at == stored.started_at  # type: ignore[union-attr]
 
 
@@ -48,7 +43,7 @@ def test_an_early_due_is_delayed_for_the_remainder_and_never_starts_early(
     job = new_job(clock, delay=0.5)
     adapters.store.add_job(job)
     began = time.monotonic()
-    handlers.start_due_job(adapters, Event(JOB_DUE, job.id))
+    handlers.on_job_due(adapters, Event(JOB_DUE, job.id))
     assert adapters.store.get_job(job.id).status is JobStatus.SCHEDULED  # type: ignore[union-attr]
     assert recorder.of(JOB_STARTED) == []
     recorder.wait_for(JOB_DUE, job.id, timeout=5)
@@ -59,7 +54,7 @@ def test_an_early_due_is_delayed_for_the_remainder_and_never_starts_early(
 def test_cancelled_jobs_are_dropped(adapters: Adapters, recorder: EventRecorder) -> None:
     job = new_job(adapters.clock, status=JobStatus.CANCELLED)
     adapters.store.add_job(job)
-    handlers.start_due_job(adapters, Event(JOB_DUE, job.id))
+    handlers.on_job_due(adapters, Event(JOB_DUE, job.id))
     assert adapters.store.get_job(job.id).status is JobStatus.CANCELLED  # type: ignore[union-attr]
     assert adapters.bus.wait_idle(5)
     assert recorder.of(JOB_STARTED) == []
@@ -83,12 +78,36 @@ def test_sweep_republishes_overdue_jobs_and_fails_stuck_ones(
     assert adapters.store.get_job(busy.id).status is JobStatus.PACKAGING  # type: ignore[union-attr]
 
 
+def _dead_letter(queue: str, event: Event) -> DeadLetter:
+    return DeadLetter(queue=queue, message_id=event.event_id, body=event.to_json(), event=event)
+
+
 def test_a_dead_lettered_event_fails_its_job_with_a_reason(adapters: Adapters, recorder: EventRecorder) -> None:
     job = new_job(adapters.clock, status=JobStatus.PACKAGING)
     adapters.store.add_job(job)
-    handlers.fail_dead_lettered(adapters, Event(JOB_LINKS_COLLECTED, job.id))
+    handlers.on_dead_letter(adapters, _dead_letter(QUEUE_PACKAGER, Event(JOB_LINKS_COLLECTED, job.id)))
     failed = adapters.store.get_job(job.id)
     assert failed and failed.status is JobStatus.FAILED
     assert "downloading" in (failed.failure_reason or "")
     assert failed.expires_at == adapters.clock() + timedelta(seconds=adapters.settings.link_ttl)
     recorder.wait_for(JOB_FAILED, job.id)
+
+
+@pytest.mark.parametrize(
+    ("queue", "event_type"),
+    [
+        (QUEUE_NOTIFIER, JOB_STARTED),
+        (QUEUE_NOTIFIER, JOB_FAILED),
+        (QUEUE_JANITOR, JOB_FAILED),
+        (QUEUE_JANITOR, JOB_EXPIRE),
+    ],
+)
+def test_a_notifier_or_janitor_dead_letter_fails_no_job(
+    adapters: Adapters, recorder: EventRecorder, queue: str, event_type: str
+) -> None:
+    job = new_job(adapters.clock, status=JobStatus.RUNNING)
+    adapters.store.add_job(job)
+    handlers.on_dead_letter(adapters, _dead_letter(queue, Event(event_type, job.id)))
+    assert adapters.bus.wait_idle(5)
+    assert adapters.store.get_job(job.id).status is JobStatus.RUNNING  # type: ignore[union-attr]
+    assert recorder.of(JOB_FAILED, job.id) == [] and recorder.of(JOB_EXPIRE, job.id) == []

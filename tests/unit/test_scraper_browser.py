@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from services.scraper.handlers import SearchFailed, handle_job_started
+from services.scraper.handlers import SearchFailed, on_job_started
 from services.scraper.service import build_service
-from shared.bootstrap import Adapters, bootstrap, migrate
 from shared.domain.model import Job, JobStatus, Link
 from shared.events import JOB_FAILED, JOB_LINKS_COLLECTED, JOB_STARTED, Event
+from shared.ports import Adapters
 from shared.runtime import Runner
 from tests.browser import chromium
 from tests.fakeweb import FakeWeb
-from tests.support import EventRecorder, SettableClock, embedded_settings, new_job
+from tests.support import EventRecorder, SettableClock, embedded_adapters, new_job
 
 pytestmark = pytest.mark.browser
 
@@ -29,12 +29,14 @@ def web() -> Iterator[FakeWeb]:
 
 
 def adapters_for(tmp_path: Path, bing_url: str, page_load_timeout: float = 30) -> Adapters:
-    settings = embedded_settings(
-        tmp_path, search_providers=("bing",), search_urls={"bing": bing_url}, allow_private_networks=True
+    return embedded_adapters(
+        tmp_path,
+        SettableClock(),
+        browser=chromium(page_load_timeout),
+        search_providers=("bing",),
+        search_urls={"bing": bing_url},
+        allow_private_networks=True,
     )
-    adapters = bootstrap(settings, browser=chromium(page_load_timeout), clock=SettableClock())
-    migrate(adapters)
-    return adapters
 
 
 def running_job(adapters: Adapters, count: int) -> Job:
@@ -67,7 +69,7 @@ def search(tmp_path: Path, bing_url: str, count: int, until: str) -> Search:
     adapters.bus.start()
     try:
         job = running_job(adapters, count=count)
-        handle_job_started(adapters, Event(JOB_STARTED, job.id))
+        on_job_started(adapters, Event(JOB_STARTED, job.id))
         events = recorder.wait_for(until, job.id)
         return Search(events, stored(adapters, job), adapters.store.get_links(job.id), recorder.of(JOB_LINKS_COLLECTED))
     finally:
@@ -138,7 +140,7 @@ def test_an_engine_that_does_not_answer_in_time_is_retried_not_failed(tmp_path: 
     try:
         job = running_job(adapters, count=10)
         with pytest.raises(SearchFailed, match="bing: browser error"):
-            handle_job_started(adapters, Event(JOB_STARTED, job.id))
+            on_job_started(adapters, Event(JOB_STARTED, job.id))
         # Still running: the bus delivers the event again, and the job is failed only after the last try.
         assert stored(adapters, job).status is JobStatus.RUNNING
     finally:

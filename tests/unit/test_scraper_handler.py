@@ -2,50 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
 from pathlib import Path
 
 import pytest
 
+from services.scraper import handlers
 from services.scraper.collect import Collection, Outcome, plan
-from services.scraper.handlers import handle_job_started
+from services.scraper.handlers import on_job_started
 from services.scraper.providers.bing import BingProvider, page_cap
 from services.scraper.service import build_service
-from shared.bootstrap import Adapters
 from shared.domain.model import JobStatus, Link
 from shared.events import JOB_FAILED, JOB_LINKS_COLLECTED, JOB_STARTED, QUEUE_SCRAPER, Event
-from tests.support import EventRecorder, SettableClock, embedded_adapters, new_job
+from shared.ports import Adapters
+from tests.support import EventRecorder, SettableClock, new_job
 
 
 @pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock()
-
-
-def make_adapters(tmp_path: Path, clock: SettableClock, providers: tuple[str, ...]) -> Adapters:
+def settings_changes(tmp_path: Path) -> dict[str, object]:
     # A browser that cannot start and no engine addresses: these paths must never open one.
-    return embedded_adapters(
-        tmp_path,
-        clock=clock,
-        search_providers=providers,
-        search_urls={},
-        chromium_path=str(tmp_path / "no-chromium"),
-        chromedriver_path=str(tmp_path / "no-chromedriver"),
-    )
-
-
-@pytest.fixture
-def adapters(tmp_path: Path, clock: SettableClock) -> Iterator[Adapters]:
-    built = make_adapters(tmp_path, clock, ("google", "altavista"))
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def recorder(adapters: Adapters) -> EventRecorder:
-    events = EventRecorder(adapters)
-    adapters.bus.start()
-    return events
+    return {
+        "search_providers": ("google", "altavista"),
+        "search_urls": {},
+        "chromium_path": str(tmp_path / "no-chromium"),
+        "chromedriver_path": str(tmp_path / "no-chromedriver"),
+    }
 
 
 def started(job_id: str) -> Event:
@@ -53,7 +34,7 @@ def started(job_id: str) -> Event:
 
 
 def test_a_vanished_job_is_ignored(adapters: Adapters, recorder: EventRecorder) -> None:
-    handle_job_started(adapters, started("nope"))
+    on_job_started(adapters, started("nope"))
     assert adapters.bus.wait_idle(5)
     assert recorder.events == []
 
@@ -64,7 +45,7 @@ def test_a_job_that_is_not_running_is_left_alone(
 ) -> None:
     job = new_job(clock, status=status)
     adapters.store.add_job(job)
-    handle_job_started(adapters, started(job.id))
+    on_job_started(adapters, started(job.id))
     assert adapters.bus.wait_idle(5)
     assert recorder.events == []
     stored = adapters.store.get_job(job.id)
@@ -78,7 +59,7 @@ def test_a_redelivery_after_collecting_announces_the_links_again(
     adapters.store.add_job(job)
     links = [Link(1, "http://127.0.0.1/img/1.jpg", None, "bing"), Link(2, "http://127.0.0.1/img/2.jpg", None, "bing")]
     adapters.store.save_links(job.id, links)
-    handle_job_started(adapters, started(job.id))
+    on_job_started(adapters, started(job.id))
     (event,) = recorder.wait_for(JOB_LINKS_COLLECTED, job.id)
     assert event.payload == {"links": 2}
     assert adapters.store.get_links(job.id) == links
@@ -89,7 +70,7 @@ def test_no_usable_provider_fails_the_job_without_opening_a_browser(
 ) -> None:
     job = new_job(clock, status=JobStatus.RUNNING)
     adapters.store.add_job(job)
-    handle_job_started(adapters, started(job.id))
+    on_job_started(adapters, started(job.id))
     (event,) = recorder.wait_for(JOB_FAILED, job.id)
     stored = adapters.store.get_job(job.id)
     assert stored is not None and stored.status is JobStatus.FAILED
@@ -102,7 +83,8 @@ def test_no_usable_provider_fails_the_job_without_opening_a_browser(
 def test_the_service_consumes_the_scraper_queue(adapters: Adapters) -> None:
     service = build_service(adapters)
     assert service.name == "scraper"
-    assert set(service.handlers) == {QUEUE_SCRAPER}
+    assert service.queue == QUEUE_SCRAPER
+    assert set(service.handlers) == {JOB_STARTED}
 
 
 def test_plan_keeps_the_settings_order_and_says_why_a_provider_is_unusable() -> None:
@@ -146,3 +128,26 @@ def test_bing_requests_the_real_engine_paths_under_its_base_url() -> None:
     assert page_cap(1) == 5
     assert page_cap(500) == 33
     assert page_cap(100_000) == 40
+
+
+def test_a_scraper_that_finishes_after_its_job_failed_keeps_no_links(
+    adapters: Adapters, recorder: EventRecorder, clock: SettableClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = new_job(clock, status=JobStatus.RUNNING)
+    adapters.store.add_job(job)
+    links = [Link(1, "http://127.0.0.1/img/1.jpg", None, "bing")]
+
+    def collect_while_the_sweeper_fails_the_job(*args: object) -> Collection:
+        current = adapters.store.get_job(job.id)
+        assert current is not None
+        failed = current.finish(JobStatus.FAILED, clock(), 60, failure_reason="stuck")
+        assert adapters.store.transition(failed, [JobStatus.RUNNING])
+        return Collection(links, [Outcome("bing", "found 1", 1)])
+
+    monkeypatch.setattr(handlers, "plan", lambda *args: plan(("bing",), {"bing": "http://127.0.0.1:1/bing"}))
+    monkeypatch.setattr(handlers, "open_session", lambda *args: contextlib.nullcontext())
+    monkeypatch.setattr(handlers, "collect_links", collect_while_the_sweeper_fails_the_job)
+    on_job_started(adapters, started(job.id))
+    assert adapters.bus.wait_idle(5)
+    assert adapters.store.get_links(job.id) == []
+    assert recorder.of(JOB_LINKS_COLLECTED, job.id) == []

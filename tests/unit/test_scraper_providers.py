@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from services.scraper.handlers import handle_job_started
+from services.scraper.handlers import on_job_started
 from services.scraper.providers.google import STALE_ROUNDS, GoogleProvider
-from shared.adapters.browsers import LocalChromium
-from shared.bootstrap import Adapters, bootstrap, migrate
+from shared.adapters.selenium.browsers import LocalChromium
 from shared.domain.model import Job, JobStatus, Link
 from shared.events import JOB_FAILED, JOB_LINKS_COLLECTED, JOB_STARTED, Event
 from tests.fakeweb import FakeWeb
-from tests.support import EventRecorder, SettableClock, embedded_settings, new_job
+from tests.support import EventRecorder, SettableClock, embedded_adapters, new_job
 
 pytestmark = pytest.mark.browser
 
@@ -29,18 +28,20 @@ def web() -> Iterator[FakeWeb]:
 
 def run_job(tmp_path: Path, providers: dict[str, str], count: int) -> tuple[Job, list[Link], Event]:
     """A running job for `count` links, searched with `providers` (name -> base URL) in that order."""
-    settings = embedded_settings(
-        tmp_path, search_providers=tuple(providers), search_urls=providers, allow_private_networks=True
+    adapters = embedded_adapters(
+        tmp_path,
+        SettableClock(),
+        browser=LocalChromium("/usr/bin/chromium", "/usr/bin/chromedriver", 30),
+        search_providers=tuple(providers),
+        search_urls=providers,
+        allow_private_networks=True,
     )
-    browser = LocalChromium("/usr/bin/chromium", "/usr/bin/chromedriver", 30)
-    adapters: Adapters = bootstrap(settings, browser=browser, clock=SettableClock())
-    migrate(adapters)
     recorder = EventRecorder(adapters)
     adapters.bus.start()
     try:
         job = new_job(adapters.clock, count=count, query="red fox", status=JobStatus.RUNNING)
         adapters.store.add_job(job)
-        handle_job_started(adapters, Event(JOB_STARTED, job.id))
+        on_job_started(adapters, Event(JOB_STARTED, job.id))
         adapters.bus.wait_idle(10)
         (event,) = recorder.of(JOB_LINKS_COLLECTED, job.id) or recorder.of(JOB_FAILED, job.id)
         stored = adapters.store.get_job(job.id)

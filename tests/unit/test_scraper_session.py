@@ -14,17 +14,16 @@ from pathlib import Path
 import pytest
 
 from services.notifier.service import build_service as build_notifier
-from services.scraper.handlers import SearchFailed, handle_job_started
+from services.scraper.handlers import SearchFailed, on_job_started
 from services.scraper.service import build_service as build_scraper
 from services.scraper.session import BrowserUnavailable, open_session
-from shared.adapters.browsers import GridBrowser, LocalChromium
-from shared.bootstrap import bootstrap, migrate
+from shared.adapters.selenium.browsers import GridBrowser, LocalChromium
 from shared.config import Settings
 from shared.domain.model import JobStatus
 from shared.events import JOB_FAILED, JOB_LINKS_COLLECTED, JOB_STARTED, Event
 from shared.runtime import Runner
 from tests.fakeweb import FakeWeb
-from tests.support import EventRecorder, embedded_settings, new_job, read_outbox, text_part, wait_until
+from tests.support import EventRecorder, embedded_adapters, new_job, read_outbox, text_part, wait_until
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
@@ -58,7 +57,7 @@ def test_a_grid_that_is_down_is_retried_then_the_job_fails_with_an_email(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     grid = f"http://127.0.0.1:{closed_port()}"
-    settings = embedded_settings(
+    adapters = embedded_adapters(
         tmp_path,
         browser_url=grid,
         browser_tries=3,
@@ -66,9 +65,7 @@ def test_a_grid_that_is_down_is_retried_then_the_job_fails_with_an_email(
         search_providers=("bing",),
         search_urls={"bing": "http://127.0.0.1:9/bing/total=5"},
     )
-    adapters = bootstrap(settings)
     assert isinstance(adapters.browser, GridBrowser)
-    migrate(adapters)
     recorder = EventRecorder(adapters)
     runner = Runner(adapters, [build_scraper(adapters), build_notifier(adapters)])
     runner.start()
@@ -80,8 +77,9 @@ def test_a_grid_that_is_down_is_retried_then_the_job_fails_with_an_email(
             adapters.bus.publish(Event(JOB_STARTED, job.id))
             (failed,) = recorder.wait_for(JOB_FAILED, job.id, timeout=30)
         elapsed = time.monotonic() - began
+        outbox = Path(adapters.settings.mail_outbox)
         emails = wait_until(
-            lambda: [m for m in read_outbox(Path(settings.mail_outbox)) if "could not be completed" in text_part(m)],
+            lambda: [m for m in read_outbox(outbox) if "could not be completed" in text_part(m)],
             timeout=15,
             what="the failure email",
         )
@@ -161,16 +159,17 @@ def test_the_session_is_closed_when_the_work_inside_fails() -> None:
 def test_the_session_is_closed_after_a_page_load_timeout(tmp_path: Path) -> None:
     before = chromedrivers_of_this_process()
     with FakeWeb() as web:
-        settings = embedded_settings(
-            tmp_path, search_providers=("google",), search_urls={"google": web.google_url(total=10, delay_ms=3000)}
+        adapters = embedded_adapters(
+            tmp_path,
+            browser=LocalChromium("/usr/bin/chromium", CHROMEDRIVER, 1),
+            search_providers=("google",),
+            search_urls={"google": web.google_url(total=10, delay_ms=3000)},
         )
-        adapters = bootstrap(settings, browser=LocalChromium("/usr/bin/chromium", CHROMEDRIVER, 1))
-        migrate(adapters)
         try:
             job = new_job(adapters.clock, status=JobStatus.RUNNING)
             adapters.store.add_job(job)
             with pytest.raises(SearchFailed, match="google: browser error"):
-                handle_job_started(adapters, Event(JOB_STARTED, job.id))
+                on_job_started(adapters, Event(JOB_STARTED, job.id))
         finally:
             adapters.close()
     wait_until(lambda: chromedrivers_of_this_process() <= before, timeout=10, what="chromedriver to exit")

@@ -105,3 +105,31 @@ def test_the_calendars_last_day_behind_utc_is_an_error_not_a_crash() -> None:
 def test_api_fields_that_should_be_text_must_be_text(field: str, value: object) -> None:
     raw = {"query": "cats", "email": "a@example.com", "count": 3} | {field: value}
     assert field in errors_of(validate_api, raw, NOW)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "red\u2028fox",  # LINE SEPARATOR
+        "red\u2029fox",  # PARAGRAPH SEPARATOR
+        "red\u0085fox",  # NEXT LINE
+        "red\x00fox",
+        "red\tfox",
+        "red\nfox",
+        "\u202eevil",  # RIGHT-TO-LEFT OVERRIDE
+        "red\u200bfox",  # ZERO WIDTH SPACE
+        "red\ud800fox",  # a lone surrogate
+        "red\ue000fox",  # private use
+    ],
+)
+def test_query_with_control_or_separator_characters_is_rejected(query: str) -> None:
+    message = "The search query cannot contain control or line-separator characters."
+    assert errors_of(validate_form, form(query=query), NOW)["query"] == message
+    raw = {"query": query, "email": "a@example.com", "count": 3}
+    assert errors_of(validate_api, raw, NOW) == {"query": message}
+
+
+@pytest.mark.parametrize("query", ["猫 🐱 café", "red  bicycles", "Ünïcödé ñ", "кошки", "القطط", "ねこ\u3000かわいい"])
+def test_spaces_non_latin_letters_and_emoji_are_accepted(query: str) -> None:
+    assert validate_form(form(query=query), NOW).query == query
+    assert validate_api({"query": query, "email": "a@example.com", "count": 3}, NOW).query == query

@@ -84,6 +84,25 @@
     show("retry", job.status === "failed" || job.status === "cancelled" || job.status === "expired");
     show("expired", job.status === "expired");
     show("live", !FINISHED[job.status]);
+    renderEmails(job.emails || []);
+  }
+
+  function renderEmails(emails) {
+    var list = field("emails");
+    if (!list) return;
+    while (list.firstChild) list.removeChild(list.firstChild);
+    emails.forEach(function (email) {
+      var item = document.createElement("li");
+      item.setAttribute("data-state", email.state);
+      var kind = email.kind.charAt(0).toUpperCase() + email.kind.slice(1);
+      item.textContent = kind + " email: " + email.label + (email.detail ? " (" + email.detail + ")" : "");
+      list.appendChild(item);
+    });
+    show("emails", emails.length > 0);
+  }
+
+  function mailInFlight(job) {
+    return (job.emails || []).some(function (e) { return e.state === "pending" || e.state === "retrying"; });
   }
 
   function poll() {
@@ -98,10 +117,12 @@
       .then(function (job) {
         if (job === null) return;
         if (job) render(job);
-        if (!job || !FINISHED[job.status]) window.setTimeout(poll, INTERVAL_MS);
+        if (!job || !FINISHED[job.status] || mailInFlight(job)) window.setTimeout(poll, INTERVAL_MS);
       })
       .catch(function () { window.setTimeout(poll, INTERVAL_MS); });
   }
 
-  if (!FINISHED[root.getAttribute("data-status")]) window.setTimeout(poll, INTERVAL_MS);
+  if (!FINISHED[root.getAttribute("data-status")] || root.getAttribute("data-mail-in-flight")) {
+    window.setTimeout(poll, INTERVAL_MS);
+  }
 })();

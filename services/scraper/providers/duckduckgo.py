@@ -16,6 +16,7 @@ from services.scraper.providers.base import DistinctImages, ProgressCallback, Pr
 from services.scraper.providers.blocks import CONSENT, REFUSED, block_by_url, detect_block
 from services.scraper.providers.duckduckgo_parse import find_vqd, parse_json_text
 from services.scraper.providers.page_actions import ConsentChoice, answer_consent
+from shared.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class DuckDuckGoProvider:
             url = urljoin(self._base + "/", page.next_url)
             if not url.startswith(self._base + "/"):
                 # The engine's own pages only: a `next` elsewhere is not followed.
-                log.warning("duckduckgo: next page %s is not under %s; stopped", url, self._base)
+                log.warning("duckduckgo: next page %s is not under %s; stopped", redact(url), self._base)
                 return ProviderResult(found.images, exhausted=True)
         log.warning("duckduckgo: stopped after %d pages with %d of %d", page_cap(wanted), len(found), wanted)
         return ProviderResult(found.images, exhausted=True)

@@ -21,6 +21,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 
 from services.scraper.providers.blocks import CONSENT, block_by_url
+from shared.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ def answer_consent(driver: WebDriver, choice: ConsentChoice, timeout: float) -> 
     """
     button = _consent_button(driver, choice)
     if button is None:
-        log.info("consent page at %s offers no button we know", driver.current_url)
+        log.info("consent page at %s offers no button we know", redact(driver.current_url))
         return False
 
     def left_the_page(_: WebDriver) -> bool:

@@ -1,0 +1,147 @@
+"""The `imgjob` command, the composition root: settings -> adapters -> services, then run them.
+
+`up` runs everything in one process on the embedded adapters (and migrates them); each service can run
+as its own process; `migrate` alone creates schema, bucket and queues on the real ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+
+from services.bootstrap import WORKERS, bootstrap, build_services, migrate
+from services.gateway.app import create_app
+from services.scraper.extract import extract_command
+from shared import redaction
+from shared.config import Settings, SettingsError
+from shared.ports import Adapters
+from shared.readiness import wait_until_ready
+from shared.runtime import Runner
+
+log = logging.getLogger("imgjob")
+
+
+def _stop_on_signals(stop: Callable[[], None]) -> None:
+    def handle(signum: int, frame: FrameType | None) -> None:
+        log.info("received signal %d; stopping", signum)
+        # Off the signal's thread: stopping a server from inside its own serve loop would deadlock.
+        threading.Thread(target=stop, name="stop").start()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def _serve_gateway(adapters: Adapters, host: str, port: int) -> None:
+    from werkzeug.serving import make_server
+
+    server = make_server(host, port, create_app(adapters), threaded=True)
+    _stop_on_signals(server.shutdown)
+    log.info("gateway on http://%s:%d", host, server.server_port)
+    server.serve_forever()
+
+
+def _adapters() -> Adapters:
+    return bootstrap(Settings.from_env())
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    # The all-in-one: its embedded adapters are its own, so it prepares them itself.
+    adapters = _adapters()
+    migrate(adapters)
+    runner = Runner(adapters, build_services(adapters))
+    runner.start()
+    try:
+        _serve_gateway(adapters, args.host, args.port)
+    finally:
+        runner.stop()
+    return 0
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    adapters = _adapters()
+    try:
+        _serve_gateway(adapters, args.host, args.port)
+    finally:
+        adapters.close()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    adapters = _adapters()
+    if adapters.settings.bus_url.startswith("memory://"):
+        log.warning("IMGJOB_BUS_URL is memory://: this %s only sees events published in its own process", args.command)
+    stopping = threading.Event()
+    _stop_on_signals(stopping.set)
+    # Started before `imgjob migrate` has run (a Kubernetes rollout beside its migrate job): wait for it.
+    if not wait_until_ready(adapters, stopping):
+        adapters.close()
+        return 0
+    runner = Runner(adapters, build_services(adapters, [args.command]))
+    runner.start()
+    _stop_on_signals(runner.stop)
+    runner.wait()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    adapters = _adapters()
+    try:
+        migrate(adapters)
+    finally:
+        adapters.close()
+    print("schema, bucket and queues are in place")
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    code: int = extract_command(args.provider, Path(args.file))
+    return code
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="imgjob", description=__doc__)
+    root.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    for name, func, text in (
+        ("up", cmd_up, "the whole system in one process on the embedded adapters"),
+        ("gateway", cmd_gateway, "the web gateway alone (production: gunicorn)"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--host", default="127.0.0.1")
+        command.add_argument("--port", type=int, default=8000)
+        command.set_defaults(func=func)
+    for name in WORKERS:
+        commands.add_parser(name, help=f"the {name} service alone").set_defaults(func=cmd_worker)
+    commands.add_parser("migrate", help="create tables, bucket and queues if missing").set_defaults(func=cmd_migrate)
+    extract = commands.add_parser("extract", help="print the full-size image URLs of a saved results page")
+    extract.add_argument("--provider", required=True, choices=("google", "bing", "duckduckgo"))
+    extract.add_argument("file")
+    extract.set_defaults(func=cmd_extract)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    redaction.install()
+    # pika reports every connection step at INFO and a dropped connection (which we retry) at ERROR.
+    logging.getLogger("pika").setLevel(logging.CRITICAL if args.log_level.upper() != "DEBUG" else logging.DEBUG)
+    try:
+        result: int = args.func(args)
+    except SettingsError as exc:
+        print(f"imgjob: {exc}", file=sys.stderr)
+        return 2
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The embedded blob store: one file per object under a directory."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from shared.ports.blobs import validate_key
+from shared.ports.migration import NotMigrated
+
+CHUNK = 256 * 1024
+
+
+def file_path(url: str) -> Path:
+    """`file:relative/path` or `file:///absolute/path`."""
+    if url.startswith("file://"):
+        return Path(url[len("file://") :])
+    if url.startswith("file:"):
+        return Path(url[len("file:") :])
+    raise ValueError(f"expected file:path, got {url!r}")
+
+
+class FileBlobStore:
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    def _path(self, key: str) -> Path:
+        return self._root.joinpath(*validate_key(key).split("/"))
+
+    def migrate(self) -> None:
+        self._root.mkdir(parents=True, exist_ok=True)
+
+    def ping(self) -> None:
+        if not self._root.exists():
+            raise NotMigrated(f"blob directory {self._root}")
+        if not self._root.is_dir():
+            raise NotADirectoryError(f"the blob directory {self._root} is not a directory")
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[BinaryIO]:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+        try:
+            with open(temp, "wb") as stream:
+                yield stream
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def read(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        path = self._path(key)
+        with open(path, "rb") as stream:
+            stream.seek(start)
+            remaining = length
+            while remaining is None or remaining > 0:
+                chunk = stream.read(CHUNK if remaining is None else min(CHUNK, remaining))
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    def size(self, key: str) -> int | None:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def delete_prefix(self, prefix: str) -> int:
+        if not self._root.exists():
+            return 0
+        removed = 0
+        for path in sorted(self._root.rglob("*"), reverse=True):
+            key = path.relative_to(self._root).as_posix()
+            if path.is_file() and key.startswith(prefix):
+                path.unlink()
+                removed += 1
+            elif path.is_dir() and (key + "/").startswith(prefix) and not any(path.iterdir()):
+                path.rmdir()
+        return removed

@@ -1,0 +1,199 @@
+"""The real blob store: MinIO or any S3, through the `minio` client; large objects go up in parts."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import BinaryIO, cast
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from minio import Minio
+from minio.commonconfig import ENABLED, Filter
+from minio.deleteobjects import DeleteObject
+from minio.error import S3Error
+from minio.lifecycleconfig import Expiration, LifecycleConfig, Rule
+
+from shared.ports.blobs import validate_key
+from shared.ports.migration import NotMigrated
+
+PART_SIZE = 8 * 1024 * 1024
+CHUNK = 256 * 1024
+MISSING = ("NoSuchKey", "NoSuchObject", "NoSuchBucket")
+
+
+@dataclass(frozen=True)
+class S3Location:
+    endpoint: str
+    access_key: str
+    secret_key: str
+    bucket: str
+    secure: bool
+    region: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> S3Location:
+        """`s3://ACCESS:SECRET@host:port/bucket?secure=false&region=us-east-1`."""
+        parts = urlsplit(url)
+        bucket = parts.path.strip("/")
+        if parts.scheme != "s3" or not parts.hostname or not bucket:
+            raise ValueError(f"expected s3://access:secret@host:port/bucket, got {url!r}")
+        options = parse_qs(parts.query)
+        endpoint = parts.hostname + (f":{parts.port}" if parts.port else "")
+        return cls(
+            endpoint=endpoint,
+            access_key=unquote(parts.username or ""),
+            secret_key=unquote(parts.password or ""),
+            bucket=bucket,
+            secure=options.get("secure", ["true"])[0].lower() not in ("0", "false", "no"),
+            region=options.get("region", [None])[0],
+        )
+
+
+class _UploadAborted(Exception):
+    """Raised inside the uploader so that the client aborts the multipart upload."""
+
+
+class _ChunkPipe:
+    """A bounded hand-over from the writing thread to the uploading one: at most a few chunks in memory."""
+
+    def __init__(self) -> None:
+        self._chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=8)
+        self._buffer = b""
+        self._done = False
+        self.upload_error: BaseException | None = None
+
+    def _put(self, item: bytes | BaseException | None) -> None:
+        # Never block for good: if the uploader died, nobody will take the item.
+        while self.upload_error is None:
+            try:
+                self._chunks.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    # The writer side (a file-like object for zipfile and friends).
+    def write(self, data: bytes) -> int:
+        if data:
+            self._put(bytes(data))
+        if self.upload_error is not None:
+            raise self.upload_error
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def finish(self) -> None:
+        self._put(None)
+
+    def abort(self) -> None:
+        self._put(_UploadAborted("the writer failed; nothing is published"))
+
+    # The reader side, handed to Minio.put_object.
+    def read(self, size: int = -1) -> bytes:
+        while not self._done and (size < 0 or len(self._buffer) < size):
+            item = self._chunks.get()
+            if isinstance(item, BaseException):
+                raise item
+            if item is None:
+                self._done = True
+            else:
+                self._buffer += item
+        if size < 0:
+            size = len(self._buffer)
+        result, self._buffer = self._buffer[:size], self._buffer[size:]
+        return result
+
+
+class S3BlobStore:
+    def __init__(self, url: str, lifecycle_days: int = 3) -> None:
+        self._location = S3Location.parse(url)
+        self._lifecycle_days = lifecycle_days
+        self._client: Minio | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Minio:
+        with self._lock:
+            if self._client is None:
+                where = self._location
+                self._client = Minio(
+                    where.endpoint, where.access_key, where.secret_key, secure=where.secure, region=where.region
+                )
+            return self._client
+
+    @property
+    def bucket(self) -> str:
+        return self._location.bucket
+
+    def migrate(self) -> None:
+        try:
+            if not self.client.bucket_exists(self.bucket):
+                self.client.make_bucket(self.bucket)
+        except S3Error as exc:
+            if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+        # A backstop for the janitor: whatever it misses is gone a few days after the longest link life.
+        rule = Rule(
+            ENABLED,
+            rule_filter=Filter(prefix="jobs/"),
+            rule_id="imgjob-backstop",
+            expiration=Expiration(days=self._lifecycle_days),
+        )
+        self.client.set_bucket_lifecycle(self.bucket, LifecycleConfig([rule]))
+
+    def ping(self) -> None:
+        """A HEAD of the bucket: connection and credential errors propagate."""
+        if not self.client.bucket_exists(self.bucket):
+            raise NotMigrated(f"bucket {self.bucket}")
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[BinaryIO]:
+        validate_key(key)
+        pipe = _ChunkPipe()
+
+        def upload() -> None:
+            try:
+                self.client.put_object(self.bucket, key, pipe, length=-1, part_size=PART_SIZE)  # type: ignore[arg-type]
+            except BaseException as exc:
+                pipe.upload_error = exc
+
+        uploader = threading.Thread(target=upload, name=f"s3-upload-{key}", daemon=True)
+        uploader.start()
+        try:
+            yield cast(BinaryIO, pipe)
+        except BaseException:
+            pipe.abort()
+            uploader.join()
+            raise
+        pipe.finish()
+        uploader.join()
+        if pipe.upload_error is not None and not isinstance(pipe.upload_error, _UploadAborted):
+            raise pipe.upload_error
+
+    def read(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        if length == 0:
+            return
+        response = self.client.get_object(self.bucket, validate_key(key), offset=start, length=length or 0)
+        try:
+            yield from response.stream(CHUNK)
+        finally:
+            response.close()
+            response.release_conn()
+
+    def size(self, key: str) -> int | None:
+        try:
+            return self.client.stat_object(self.bucket, validate_key(key)).size
+        except S3Error as exc:
+            if exc.code in MISSING:
+                return None
+            raise
+
+    def delete_prefix(self, prefix: str) -> int:
+        names = [o.object_name for o in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)]
+        errors = list(self.client.remove_objects(self.bucket, (DeleteObject(n) for n in names if n)))
+        if errors:
+            raise RuntimeError(f"could not delete {len(errors)} objects under {prefix!r}: {errors[0]}")
+        return len(names)

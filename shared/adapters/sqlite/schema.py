@@ -1,0 +1,132 @@
+"""The SQLite store's tables and the conversion of its rows to jobs (times as float seconds, to the ms)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from shared.adapters.store_rules import from_ms, to_ms
+from shared.domain.emails import EmailRecord, EmailState
+from shared.domain.model import Job, JobStatus, Progress
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    query TEXT NOT NULL,
+    email TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    scheduled_at REAL NOT NULL,
+    timezone TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    links_found INTEGER NOT NULL DEFAULT 0,
+    images_downloaded INTEGER NOT NULL DEFAULT 0,
+    images_failed INTEGER NOT NULL DEFAULT 0,
+    bytes_downloaded INTEGER NOT NULL DEFAULT 0,
+    started_at REAL,
+    finished_at REAL,
+    download_token TEXT,
+    token_hash TEXT UNIQUE,
+    expires_at REAL,
+    zip_bytes INTEGER NOT NULL DEFAULT 0,
+    failure_reason TEXT,
+    note TEXT,
+    purge_after REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_status_time ON jobs (status, scheduled_at);
+CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs (expires_at);
+CREATE TABLE IF NOT EXISTS links (
+    job_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    page_url TEXT,
+    provider TEXT NOT NULL,
+    width INTEGER,
+    height INTEGER,
+    PRIMARY KEY (job_id, position)
+);
+DROP TABLE IF EXISTS notifications;
+CREATE TABLE IF NOT EXISTS emails (
+    job_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    first_at REAL NOT NULL,
+    lease_until REAL,
+    claim_id TEXT,
+    detail TEXT,
+    PRIMARY KEY (job_id, kind)
+);
+CREATE TABLE IF NOT EXISTS tombstones (
+    token_hash TEXT PRIMARY KEY,
+    purged_at REAL NOT NULL
+)
+"""
+# Run after SCHEMA, once a database made before `purge_after` existed has the column.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS jobs_by_deadline ON jobs (purge_after);
+CREATE INDEX IF NOT EXISTS tombstones_by_time ON tombstones (purged_at)
+"""
+
+# Written by add_job and transition; progress counters have their own writer so a transition never
+# rolls them back.
+WRITTEN_COLUMNS = (
+    "query",
+    "email",
+    "count",
+    "timezone",
+    "created_at",
+    "status",
+    "scheduled_at",
+    "started_at",
+    "finished_at",
+    "download_token",
+    "token_hash",
+    "expires_at",
+    "zip_bytes",
+    "failure_reason",
+    "note",
+    "purge_after",
+)
+
+
+def ts(value: datetime | None) -> float | None:
+    return None if value is None else to_ms(value) / 1000
+
+
+def dt(value: float | None) -> datetime | None:
+    return None if value is None else from_ms(round(value * 1000))
+
+
+def job_from_row(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        query=row["query"],
+        email=row["email"],
+        count=row["count"],
+        scheduled_at=from_ms(round(row["scheduled_at"] * 1000)),
+        timezone=row["timezone"],
+        created_at=from_ms(round(row["created_at"] * 1000)),
+        status=JobStatus(row["status"]),
+        progress=Progress(row["links_found"], row["images_downloaded"], row["images_failed"], row["bytes_downloaded"]),
+        started_at=dt(row["started_at"]),
+        finished_at=dt(row["finished_at"]),
+        download_token=row["download_token"],
+        expires_at=dt(row["expires_at"]),
+        zip_bytes=row["zip_bytes"],
+        failure_reason=row["failure_reason"],
+        note=row["note"],
+    )
+
+
+def email_from_row(row: sqlite3.Row) -> EmailRecord:
+    first_at = dt(row["first_at"])
+    assert first_at is not None
+    return EmailRecord(
+        kind=row["kind"],
+        state=EmailState(row["state"]),
+        attempts=row["attempts"],
+        first_at=first_at,
+        lease_until=dt(row["lease_until"]),
+        detail=row["detail"],
+    )

@@ -58,7 +58,7 @@ class UnsupportedSetting(SettingsError):
 
 def build_bus(settings: Settings) -> MessageBus:
     if settings.bus_url.startswith("memory://"):
-        return MemoryBus(max_deliveries=settings.max_deliveries)
+        return MemoryBus(max_deliveries=settings.max_deliveries, dead_letter_dir=Path(settings.dead_letter_dir))
     if settings.bus_url.startswith(("amqp://", "amqps://")):
         return RabbitMqBus(settings.bus_url, max_deliveries=settings.max_deliveries)
     raise UnsupportedSetting(f"IMGJOB_BUS_URL: no adapter for {settings.bus_url!r} (use memory:// or amqp://)")

@@ -37,13 +37,17 @@ def _stop_on_signals(stop: Callable[[], None]) -> None:
     signal.signal(signal.SIGINT, handle)
 
 
-def _serve_gateway(adapters: Adapters, host: str, port: int) -> None:
+def _serve_gateway(adapters: Adapters, host: str, port: int, finish: Callable[[], None]) -> None:
+    """Serve until a signal; then `finish` (stop the workers, or close the adapters)."""
     from werkzeug.serving import make_server
 
-    server = make_server(host, port, create_app(adapters), threaded=True)
-    _stop_on_signals(server.shutdown)
-    log.info("gateway on http://%s:%d", host, server.server_port)
-    server.serve_forever()
+    try:
+        server = make_server(host, port, create_app(adapters), threaded=True)
+        _stop_on_signals(server.shutdown)
+        log.info("gateway on http://%s:%d", host, server.server_port)
+        server.serve_forever()
+    finally:
+        finish()
 
 
 def _adapters() -> Adapters:
@@ -56,19 +60,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     migrate(adapters)
     runner = Runner(adapters, build_services(adapters))
     runner.start()
-    try:
-        _serve_gateway(adapters, args.host, args.port)
-    finally:
-        runner.stop()
+    _serve_gateway(adapters, args.host, args.port, finish=runner.stop)
     return 0
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
     adapters = _adapters()
-    try:
-        _serve_gateway(adapters, args.host, args.port)
-    finally:
-        adapters.close()
+    _serve_gateway(adapters, args.host, args.port, finish=adapters.close)
     return 0
 
 
@@ -99,6 +97,29 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deadletters(args: argparse.Namespace) -> int:
+    adapters = _adapters()
+    try:
+        if args.action == "list":
+            letters = adapters.bus.dead_letters()
+            for letter in letters:
+                event = letter.event
+                what = (
+                    f"{event.type} job {event.job_id} at {event.occurred_at.isoformat()}" if event else "not an event"
+                )
+                print(f"{letter.message_id}\t{letter.queue or '?'}\t{what}")
+            print(f"{len(letters)} dead letter(s)", file=sys.stderr)
+            return 0
+        if not args.all and not args.event_id:
+            print("imgjob deadletters replay: name an EVENT_ID or pass --all", file=sys.stderr)
+            return 2
+        replayed = adapters.bus.replay(None if args.all else args.event_id)
+        print(f"{replayed} dead letter(s) sent back to their queues", file=sys.stderr)
+        return 0 if replayed or args.all else 1
+    finally:
+        adapters.close()
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
     code: int = extract_command(args.provider, Path(args.file))
     return code
@@ -120,6 +141,13 @@ def parser() -> argparse.ArgumentParser:
     for name in WORKERS:
         commands.add_parser(name, help=f"the {name} service alone").set_defaults(func=cmd_worker)
     commands.add_parser("migrate", help="create tables, bucket and queues if missing").set_defaults(func=cmd_migrate)
+    dead = commands.add_parser("deadletters", help="list the dead letters, or send them back to their queues")
+    dead_actions = dead.add_subparsers(dest="action", required=True, metavar="ACTION")
+    dead_actions.add_parser("list", help="every dead letter: id, queue, event").set_defaults(func=cmd_deadletters)
+    replay = dead_actions.add_parser("replay", help="send one dead letter (or --all) back to its queue")
+    replay.add_argument("event_id", nargs="?", metavar="EVENT_ID")
+    replay.add_argument("--all", action="store_true", help="every dead letter")
+    replay.set_defaults(func=cmd_deadletters)
     extract = commands.add_parser("extract", help="print the full-size image URLs of a saved results page")
     extract.add_argument("--provider", required=True, choices=("google", "bing", "duckduckgo"))
     extract.add_argument("file")

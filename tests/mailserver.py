@@ -68,6 +68,8 @@ class ControlledSmtp:
         while self.hold.is_set():
             self.held.set()
             await asyncio.sleep(0.05)
+            if server.transport is None or server.transport.is_closing():
+                return "421 4.4.2 Sender gone before the message was accepted"  # nothing was accepted
         with self._lock:
             self._messages.append(bytes(envelope.content))
         return "250 Message accepted"

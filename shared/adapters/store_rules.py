@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from shared.domain.emails import EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus
@@ -64,3 +66,17 @@ def email_claimable(record: EmailRecord, now: datetime) -> bool:
     if record.state is EmailState.RETRYING:
         return True
     return record.state is EmailState.PENDING and not record.leased_at(now)
+
+
+def email_from_row(row: Mapping[str, Any], to_datetime: Callable[[Any], datetime | None]) -> EmailRecord:
+    """An email record from a row of either store; `to_datetime` reads that store's timestamps."""
+    first_at = to_datetime(row["first_at"])
+    assert first_at is not None
+    return EmailRecord(
+        kind=row["kind"],
+        state=EmailState(row["state"]),
+        attempts=row["attempts"],
+        first_at=first_at,
+        lease_until=to_datetime(row["lease_until"]),
+        detail=row["detail"],
+    )

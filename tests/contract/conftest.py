@@ -17,7 +17,7 @@ from shared.adapters.files.blobs import FileBlobStore
 from shared.adapters.outbox.mailer import OutboxMailer
 from shared.adapters.s3.blobs import S3BlobStore
 from shared.adapters.smtp.mailer import SmtpMailer
-from shared.ports import BlobStore, Mailer
+from shared.ports import BlobStore, Mailer, NotMigrated
 from tests.contract.fixtures_bus import bus
 from tests.contract.fixtures_store import store, unmigrated_store
 from tests.infra import require_reachable
@@ -66,6 +66,14 @@ def unmigrated_blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     if admin.client.bucket_exists(admin.bucket):
         admin.delete_prefix("")
         admin.client.remove_bucket(admin.bucket)
+
+
+def assert_refused_until_migrated(ping: Callable[[], None], name: str) -> None:
+    """A readiness probe asks again and again: each time, NotMigrated naming `name` and the command."""
+    for _ in range(2):
+        with pytest.raises(NotMigrated, match="imgjob migrate") as failure:
+            ping()
+        assert name in str(failure.value)
 
 
 class CapturingHandler(MessageHandler):  # type: ignore[misc]

@@ -12,6 +12,7 @@ from shared.domain.emails import EmailState
 from shared.domain.model import JobStatus, Link, Progress, hash_token
 from shared.ports import JobStore, NotMigrated
 from shared.ports.store import JobExists
+from tests.contract.conftest import assert_refused_until_migrated
 from tests.contract.fixtures_store import UnmigratedStore
 from tests.support import SettableClock, new_job, wait_until
 
@@ -291,11 +292,7 @@ def test_a_migrated_store_pings_and_stays_usable(store: JobStore) -> None:
 
 
 def test_a_store_never_migrated_fails_its_ping_and_creates_nothing(unmigrated_store: UnmigratedStore) -> None:
-    instance = unmigrated_store.open()
-    for _ in range(2):  # a readiness probe asks again and again
-        with pytest.raises(NotMigrated, match="imgjob migrate") as failure:
-            instance.ping()
-        assert unmigrated_store.name in str(failure.value)
+    assert_refused_until_migrated(unmigrated_store.open().ping, unmigrated_store.name)
     assert unmigrated_store.tables() is None
 
 

@@ -41,6 +41,15 @@ class RunningSystem:
     env: dict[str, str]
     maildir: Path | None = None
     logs: list[Path] = field(default_factory=list)
+    workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start_worker(self, name: str) -> subprocess.Popen[bytes]:
+        """Start (or start again) the worker `name` as its own process, logging to <name>.log."""
+        log = self.workdir / f"{name}.log"
+        if log not in self.logs:
+            self.logs.append(log)
+        self.workers[name] = _start([sys.executable, "-m", "services.cli", name], self.workdir, self.env, log, "ab")
+        return self.workers[name]
 
     def emails(self) -> list[EmailMessage]:
         if self.maildir is None:
@@ -54,19 +63,20 @@ class RunningSystem:
         return "\n".join(f"--- {p.name}\n" + "\n".join(p.read_text().splitlines()[-lines:]) for p in self.logs)
 
 
-def _start(argv: list[str], workdir: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
+def _start(argv: list[str], workdir: Path, env: dict[str, str], log: Path, mode: str = "wb") -> subprocess.Popen[bytes]:
+    with open(log, mode) as out:
         return subprocess.Popen(argv, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 @contextmanager
-def _processes(*started: subprocess.Popen[bytes]) -> Iterator[None]:
+def _processes(*started: subprocess.Popen[bytes], system: RunningSystem | None = None) -> Iterator[None]:
     try:
         yield
     finally:
-        for process in started:
+        running = [*started, *(system.workers.values() if system else [])]
+        for process in running:
             process.send_signal(signal.SIGTERM)
-        for process in started:
+        for process in running:
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -139,28 +149,27 @@ def running_system(kind: str, workdir: Path, **extra: str) -> Iterator[RunningSy
         system = RunningSystem(kind, url, workdir, env, maildir=maildir)
         migrate = subprocess.run([python, "-m", "services.cli", "migrate"], cwd=workdir, env=env, capture_output=True)
         assert migrate.returncode == 0, migrate.stderr.decode()
-        processes = []
         for name in WORKERS:
-            system.logs.append(workdir / f"{name}.log")
-            processes.append(_start([python, "-m", "services.cli", name], workdir, env, system.logs[-1]))
+            system.start_worker(name)
         system.logs.append(workdir / "gateway.log")
         gunicorn = [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-        processes.append(_start([*gunicorn, "services.wsgi:create_app()"], workdir, env, system.logs[-1]))
-        stack.enter_context(_processes(*processes))
-        _wait_healthy(system, processes)
+        gateway = _start([*gunicorn, "services.wsgi:create_app()"], workdir, env, system.logs[-1])
+        stack.enter_context(_processes(gateway, system=system))
+        _wait_healthy(system, [gateway, *system.workers.values()])
         yield system
 
 
-def personal_data_left(system: RunningSystem, needle: str) -> list[str]:
-    """Where the stores still hold `needle` (an email address): files under var/ for the embedded
-    adapters, rows of any table in the job keyspace for Cassandra. Sent emails do not count."""
+def personal_data_left(system: RunningSystem, *needles: str) -> list[str]:
+    """Where anything of ours still holds one of `needles` (an address, a query, a token): every file
+    under var/ (store, WAL, blobs, outbox, dead letters) and the services' logs; with the real stack
+    also every row of every table of the job keyspace. The mail server's own mailbox does not count."""
+    found = []
+    files = [p for p in (system.workdir / "var").rglob("*") if p.is_file()] + list(system.logs)
+    for path in files:
+        data = path.read_bytes()
+        found += [f"{path}: {needle!r}" for needle in needles if needle.encode() in data]
     if system.kind == "embedded":
-        outbox = system.workdir / "var" / "outbox"
-        return [
-            str(path)
-            for path in (system.workdir / "var").rglob("*")
-            if path.is_file() and outbox not in path.parents and needle.encode() in path.read_bytes()
-        ]
+        return found
     from cassandra.cluster import Cluster
 
     store = urlsplit(system.env["IMGJOB_STORE_URL"])
@@ -169,12 +178,10 @@ def personal_data_left(system: RunningSystem, needle: str) -> list[str]:
     try:
         session = cluster.connect()
         tables = session.execute("SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (keyspace,))
-        found = []
         for (table,) in tables:
             # A whole-table read is fine here: a test's own tiny keyspace, not a service query.
             for row in session.execute(f'SELECT * FROM "{keyspace}"."{table}"'):
-                if needle in repr(row):
-                    found.append(f"{keyspace}.{table}: {row!r}")
+                found += [f"{keyspace}.{table}: {row!r}" for needle in needles if needle in repr(row)]
         return found
     finally:
         cluster.shutdown()

@@ -71,12 +71,13 @@ def test_a_scheduled_job_is_harvested_zipped_emailed_and_then_forgotten(
     web: FakeWeb, tmp_path: Path, stack: str
 ) -> None:
     email = f"harvest-{uuid.uuid4().hex[:8]}@example.com"
+    query = f"red bicycles {uuid.uuid4().hex[:8]}"
     bing = web.bing_url(total=40, fail_every=9)
     with running_system(stack, tmp_path, IMGJOB_BING_URL=bing, IMGJOB_LINK_TTL=str(LINK_TTL)) as system:
         scheduled_at = datetime.now(UTC) + timedelta(seconds=4)
         answer = requests.post(
             f"{system.url}/api/jobs",
-            json={"query": "red bicycles", "email": email, "count": 12, "scheduled_at": scheduled_at.isoformat()},
+            json={"query": query, "email": email, "count": 12, "scheduled_at": scheduled_at.isoformat()},
             timeout=10,
         )
         assert answer.status_code == 201, answer.text
@@ -113,7 +114,7 @@ def test_a_scheduled_job_is_harvested_zipped_emailed_and_then_forgotten(
                 assert (image.width, image.height) == (int(row["width"]), int(row["height"]))
         assert sorted(archive.namelist()) == sorted([r["file"] for r in images] + ["manifest.csv", "manifest.json"])
 
-        # After the link's time: 410, and nothing of the person left but the emails we sent them.
+        # After the link's time: 410, and nothing of the person left anywhere of ours (their mailbox is theirs).
         wait_until(
             lambda: requests.get(download_url, timeout=5).status_code == 410,
             timeout=LINK_TTL + 30,
@@ -122,7 +123,8 @@ def test_a_scheduled_job_is_harvested_zipped_emailed_and_then_forgotten(
         # The janitor's sweep runs every second; wait for it to have purged, then look at what is left.
         wait_until(lambda: requests.get(status_url, timeout=5).status_code == 404, timeout=30, what="the purge")
         assert "Link has expired" in requests.get(download_url, timeout=5).text
-        assert personal_data_left(system, email) == []
+        token = download_url.rsplit("/", 1)[-1]
+        assert personal_data_left(system, email, query, token) == []
         assert blob_keys(system, job_id) == []
 
 

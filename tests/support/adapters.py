@@ -18,6 +18,7 @@ def embedded_settings(tmp_path: Path, **changes: Any) -> Settings:
         "store_url": f"sqlite:///{tmp_path}/imgjob.sqlite3",
         "blob_url": f"file:{tmp_path}/blobs",
         "mail_outbox": str(tmp_path / "outbox"),
+        "dead_letter_dir": str(tmp_path / "dead-letters"),
         "secret_key": "test-secret",
         "public_url": PUBLIC_URL,
         "allow_private_networks": True,

@@ -8,19 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.config import (
-    SETTINGS,
-    TABLE_END,
-    TABLE_START,
-    Settings,
-    SettingsError,
-    env_example,
-    settings_table,
-    with_settings_table,
-)
+from shared.config import SETTINGS, Settings, SettingsError
+from shared.settings_docs import TABLE_END, TABLE_START, env_example, settings_table, with_settings_table
 
 ROOT = Path(__file__).resolve().parents[2]
-STALE = "is stale: run `python -m shared.config --write` and commit the result"
+STALE = "is stale: run `python -m shared.settings_docs --write` and commit the result"
 
 
 def test_an_empty_environment_gives_the_dataclass_defaults() -> None:

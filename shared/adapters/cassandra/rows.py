@@ -10,7 +10,6 @@ from typing import Any
 
 from shared.adapters.cassandra.cql import IDENTITY, STATE
 from shared.adapters.store_rules import from_ms, to_ms
-from shared.domain.emails import EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus, Link, Progress
 
 Row = dict[str, Any]
@@ -123,16 +122,3 @@ def job_from_row(row: Row) -> Job:
 
 def link_from_row(row: Row) -> Link:
     return Link(row["position"], row["url"], row["page_url"], row["provider"] or "", row["width"], row["height"])
-
-
-def email_from_row(row: Row) -> EmailRecord:
-    first_at = read_dt(row["first_at"])
-    assert first_at is not None
-    return EmailRecord(
-        kind=row["kind"],
-        state=EmailState(row["state"]),
-        attempts=row["attempts"],
-        first_at=first_at,
-        lease_until=read_dt(row["lease_until"]),
-        detail=row["detail"],
-    )

@@ -30,11 +30,11 @@ from shared.adapters.cassandra.hints import (
 from shared.adapters.cassandra.rows import (
     STATUS_SHARDS,
     Row,
-    email_from_row,
     is_live,
     job_from_row,
     link_from_row,
     now_ms,
+    read_dt,
     read_ms,
     stored_values,
     ttl_until,
@@ -46,6 +46,7 @@ from shared.adapters.store_rules import (
     DEFAULT_RETENTION,
     DEFAULT_TOMBSTONE_TTL,
     email_claimable,
+    email_from_row,
     purge_deadline_ms,
     to_ms,
 )
@@ -185,7 +186,7 @@ class CassandraJobStore:
         if row is None:
             params = [job_id, kind, to_ms(now), to_ms(lease_until), claim_id, ttl]
             return str(claim_id) if self._cql.cas("claim_email", params, ours) else None
-        if not email_claimable(email_from_row(row), now):
+        if not email_claimable(email_from_row(row, read_dt), now):
             return None
         params = [ttl, row["attempts"] + 1, to_ms(lease_until), claim_id, job_id, kind, row["claim_id"], row["state"]]
         return str(claim_id) if self._cql.cas("reclaim_email", params, ours) else None
@@ -201,7 +202,7 @@ class CassandraJobStore:
         return self._cql.cas("settle_email", params, settled)
 
     def emails(self, job_id: str) -> dict[str, EmailRecord]:
-        return {row["kind"]: email_from_row(row) for row in self._cql.run("select_emails", [job_id])}
+        return {row["kind"]: email_from_row(row, read_dt) for row in self._cql.run("select_emails", [job_id])}
 
     def job_for_token(self, token_hash: str) -> Job | None:
         row = self._cql.one("select_token", [token_hash])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -13,12 +12,13 @@ from typing import Any
 import pika
 import pika.exceptions
 
+from shared.adapters.rabbitmq import dead_letters
 from shared.adapters.rabbitmq.connection import close_quietly, connect, validate_url
 from shared.adapters.rabbitmq.consumer import DeliveryHandler, QueueConsumer
 from shared.adapters.rabbitmq.ladder import delay_routing_key, delay_seconds
 from shared.adapters.rabbitmq.publisher import Publisher
 from shared.adapters.rabbitmq.topology import Declarer, Names, delete_topology
-from shared.events import EXCHANGE, Event, EventFormatError
+from shared.events import EXCHANGE, Event
 from shared.ports.bus import DeadLetter, DeadLetterHandler, Handler
 from shared.ports.migration import NotMigrated
 
@@ -82,56 +82,10 @@ class RabbitMqBus:
             self._dead_letter_handler = handler
 
     def dead_letters(self, limit: int = 1000) -> list[DeadLetter]:
-        # Taken without acks on a connection of their own; closing it puts every one back.
-        connection = connect(self._url, "imgjob dead letters")
-        try:
-            channel = connection.channel()
-            found: list[DeadLetter] = []
-            while len(found) < limit:
-                method, properties, body = channel.basic_get(self._names.dead_letter_queue, auto_ack=False)
-                if method is None:
-                    break
-                found.append(self._dead_letter(properties, body))
-            return found
-        finally:
-            close_quietly(connection)
+        return dead_letters.kept(self._url, self._names, limit)
 
     def replay(self, message_id: str | None = None) -> int:
-        connection = connect(self._url, "imgjob replay")
-        replayed = 0
-        try:
-            channel = connection.channel()
-            channel.confirm_delivery()
-            while True:
-                method, properties, body = channel.basic_get(self._names.dead_letter_queue, auto_ack=False)
-                if method is None:
-                    return replayed
-                letter = self._dead_letter(properties, body)
-                if message_id not in (None, letter.message_id) or not letter.queue:
-                    continue  # left unacked: back in the queue when the connection closes
-                fresh = pika.BasicProperties(
-                    content_type=properties.content_type,
-                    delivery_mode=pika.DeliveryMode.Persistent,
-                    message_id=properties.message_id,
-                    type=properties.type,
-                    timestamp=int(time.time()),
-                )
-                # Straight to the queue it came from (the default exchange routes by queue name).
-                channel.basic_publish("", self._names.queue(letter.queue), body, fresh, mandatory=True)
-                channel.basic_ack(method.delivery_tag)
-                replayed += 1
-        finally:
-            close_quietly(connection)
-
-    def _dead_letter(self, properties: Any, body: bytes) -> DeadLetter:
-        source = (properties.headers or {}).get("x-first-death-queue", "")
-        source = source.decode() if isinstance(source, bytes) else str(source)
-        try:
-            event: Event | None = Event.from_json(body)
-        except EventFormatError:
-            event = None
-        message_id = event.event_id if event else properties.message_id or hashlib.sha256(body).hexdigest()[:32]
-        return DeadLetter(self._names.unprefixed(source), message_id, body, event)
+        return dead_letters.replay(self._url, self._names, message_id)
 
     def publish(self, event: Event, delay: float = 0.0) -> None:
         seconds = delay_seconds(delay)
@@ -244,7 +198,7 @@ class RabbitMqBus:
 
             def on_dead_letter(event: Event, headers: dict[str, Any]) -> None:
                 properties = pika.BasicProperties(headers=headers, message_id=event.event_id)
-                dead_letter_handler(self._dead_letter(properties, event.to_json()))
+                dead_letter_handler(dead_letters.from_message(self._names, properties, event.to_json()))
 
             consumed[self._names.dead_letter_watch_queue] = on_dead_letter
         return consumed

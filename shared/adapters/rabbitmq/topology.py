@@ -22,6 +22,7 @@ from shared.events import (
 log = logging.getLogger(__name__)
 
 PRECONDITION_FAILED = 406
+DEAD_LETTERS_KEPT = 100_000
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,9 @@ def service_queue_arguments(names: Names, max_deliveries: int) -> dict[str, Any]
 
 
 def dead_letter_queue_arguments() -> dict[str, Any]:
-    # Nobody consumes it but an operator's list (which puts everything back) or replay: no limit.
-    return {"x-queue-type": "quorum"}
+    # Only an operator's list (which puts everything back) or replay takes from it: no delivery limit,
+    # but a length bound, the oldest going first, so that a flood of poison cannot fill the broker.
+    return {"x-queue-type": "quorum", "x-max-length": DEAD_LETTERS_KEPT, "x-overflow": "drop-head"}
 
 
 def dead_letter_watch_queue_arguments(max_deliveries: int) -> dict[str, Any]:

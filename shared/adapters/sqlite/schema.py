@@ -6,7 +6,6 @@ import sqlite3
 from datetime import datetime
 
 from shared.adapters.store_rules import from_ms, to_ms
-from shared.domain.emails import EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus, Progress
 
 SCHEMA = """
@@ -116,17 +115,4 @@ def job_from_row(row: sqlite3.Row) -> Job:
         zip_bytes=row["zip_bytes"],
         failure_reason=row["failure_reason"],
         note=row["note"],
-    )
-
-
-def email_from_row(row: sqlite3.Row) -> EmailRecord:
-    first_at = dt(row["first_at"])
-    assert first_at is not None
-    return EmailRecord(
-        kind=row["kind"],
-        state=EmailState(row["state"]),
-        attempts=row["attempts"],
-        first_at=first_at,
-        lease_until=dt(row["lease_until"]),
-        detail=row["detail"],
     )

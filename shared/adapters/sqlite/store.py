@@ -7,23 +7,26 @@ TTL would, leaving only its token's tombstone.
 
 from __future__ import annotations
 
-import logging
 import re
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shared.adapters.sqlite.schema import INDEXES, SCHEMA, WRITTEN_COLUMNS, email_from_row, job_from_row, ts
-from shared.adapters.store_rules import DEFAULT_RETENTION, DEFAULT_TOMBSTONE_TTL, email_claimable, purge_deadline_ms
+from shared.adapters.sqlite.database import Database
+from shared.adapters.sqlite.schema import INDEXES, SCHEMA, WRITTEN_COLUMNS, dt, job_from_row, ts
+from shared.adapters.store_rules import (
+    DEFAULT_RETENTION,
+    DEFAULT_TOMBSTONE_TTL,
+    email_claimable,
+    email_from_row,
+    purge_deadline_ms,
+)
 from shared.domain.emails import EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus, Link, hash_token
-from shared.ports.migration import NotMigrated
 from shared.ports.store import JobExists
 
 # The tables `migrate` creates, in the order of the schema.
@@ -35,13 +38,6 @@ def sqlite_path(url: str) -> Path:
     if not url.startswith("sqlite:///"):
         raise ValueError(f"expected sqlite:///path, got {url!r}")
     return Path(url[len("sqlite:///") :])
-
-
-log = logging.getLogger(__name__)
-
-BUSY_TIMEOUT_MS = 30_000
-# A purge waits this long for readers before leaving the log to be emptied by a later transaction.
-CHECKPOINT_WAIT_MS = 1_000
 
 
 class SqliteJobStore:
@@ -57,57 +53,10 @@ class SqliteJobStore:
         self._path = path
         self._retention = retention
         self._tombstone_ttl = tombstone_ttl.total_seconds()
-        self._local = threading.local()
-        self._checkpoint_owed = False
-
-    @contextmanager
-    def _tx(self, sweep: bool = True) -> Iterator[sqlite3.Connection]:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            # A purged email address must not survive in free pages or in the write-ahead log.
-            conn.execute("PRAGMA secure_delete=ON")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            self._local.conn = conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            # What a TTL does in Cassandra: a job past its deadline is gone before anyone looks.
-            purged = sweep and self._sweep(conn)
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        if purged or getattr(self._local, "purged", False):
-            self._local.purged = False
-            self._checkpoint_owed = True
-        if self._checkpoint_owed:
-            self._checkpoint(conn)
-
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
-        """Move deletions out of the write-ahead log into the (securely overwritten) database file and
-        empty the log. A reader in a transaction can keep the log from being emptied: the debt is then
-        kept, and paid at the end of a later transaction (the janitor's sweep makes one regularly)."""
-        conn.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
-        try:
-            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        finally:
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        wal = self._path.with_name(self._path.name + "-wal")
-        if busy == 0 and (not wal.exists() or wal.stat().st_size == 0):
-            self._checkpoint_owed = False
-        else:
-            log.warning("the write-ahead log of %s could not be emptied yet (a reader holds it)", self._path.name)
-
-    @property
-    def checkpoint_owed(self) -> bool:
-        """True while deleted data may still sit in the write-ahead log."""
-        return self._checkpoint_owed
+        self._db = Database(path)
 
     def _sweep(self, conn: sqlite3.Connection) -> bool:
+        """What a TTL does in Cassandra: a job past its deadline is gone before anyone looks."""
         rows = conn.execute("SELECT id FROM jobs WHERE purge_after <= ?", (time.time(),)).fetchall()
         for row in rows:
             self._delete(conn, row["id"])
@@ -122,7 +71,7 @@ class SqliteJobStore:
         conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
     def migrate(self) -> None:
-        with self._tx(sweep=False) as conn:
+        with self._db.transaction() as conn:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -139,22 +88,12 @@ class SqliteJobStore:
             )
 
     def ping(self) -> None:
-        """Check the file and its tables on a read-only connection of its own, which never creates the
-        file nor its folder (unlike the store's own connection). Like any reader of a database in WAL
-        mode, it may leave the `-wal` and `-shm` files beside an existing database."""
-        if not self._path.is_file():
-            raise NotMigrated(f"sqlite database {self._path}")
-        conn = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-        try:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            missing = [name for name in TABLE_NAMES if name not in tables]
-            if missing:
-                raise NotMigrated(f"table {missing[0]} in sqlite database {self._path}")
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
-            if "purge_after" not in columns:  # a database from before the backstop
-                raise NotMigrated(f"column jobs.purge_after in sqlite database {self._path}")
-        finally:
-            conn.close()
+        self._db.check_tables(TABLE_NAMES, {"purge_after": "jobs"})
+
+    @property
+    def checkpoint_owed(self) -> bool:
+        """True while deleted data may still sit in the write-ahead log."""
+        return self._db.checkpoint_owed
 
     def _written_values(self, job: Job) -> dict[str, Any]:
         return {
@@ -180,13 +119,13 @@ class SqliteJobStore:
         values = self._written_values(job) | {"id": job.id}
         columns = ", ".join(values)
         marks = ", ".join(f":{name}" for name in values)
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep) as conn:
             if conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job.id,)).fetchone():
                 raise JobExists(job.id)
             conn.execute(f"INSERT INTO jobs ({columns}) VALUES ({marks})", values)
 
     def get_job(self, job_id: str) -> Job | None:
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep) as conn:
             row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return job_from_row(row) if row else None
 
@@ -196,7 +135,7 @@ class SqliteJobStore:
         assignments = ", ".join(f"{name} = :{name}" for name in WRITTEN_COLUMNS)
         expected_marks = ", ".join(f":e{i}" for i in range(len(expected)))
         params = self._written_values(job) | {"id": job.id} | {f"e{i}": s.value for i, s in enumerate(expected)}
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep) as conn:
             cursor = conn.execute(
                 f"UPDATE jobs SET {assignments} WHERE id = :id AND status IN ({expected_marks})", params
             )
@@ -221,11 +160,11 @@ class SqliteJobStore:
         if not changes:
             return
         assignments = ", ".join(f"{name} = :{name}" for name in changes)
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep) as conn:
             conn.execute(f"UPDATE jobs SET {assignments} WHERE id = :id", changes | {"id": job_id})
 
     def save_links(self, job_id: str, links: Sequence[Link]) -> None:
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep) as conn:
             conn.execute("DELETE FROM links WHERE job_id = ?", (job_id,))
             conn.executemany(
                 "INSERT INTO links VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -233,13 +172,13 @@ class SqliteJobStore:
             )
 
     def get_links(self, job_id: str) -> list[Link]:
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep) as conn:
             rows = conn.execute("SELECT * FROM links WHERE job_id = ? ORDER BY position", (job_id,)).fetchall()
         return [Link(r["position"], r["url"], r["page_url"], r["provider"], r["width"], r["height"]) for r in rows]
 
     def claim_email(self, job_id: str, kind: str, now: datetime, lease_until: datetime) -> str | None:
         claim = uuid.uuid4().hex
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep) as conn:
             row = conn.execute("SELECT * FROM emails WHERE job_id = ? AND kind = ?", (job_id, kind)).fetchone()
             if row is None:
                 conn.execute(
@@ -247,7 +186,7 @@ class SqliteJobStore:
                     (job_id, kind, EmailState.PENDING.value, ts(now), ts(lease_until), claim),
                 )
                 return claim
-            if not email_claimable(email_from_row(row), now):
+            if not email_claimable(email_from_row(row, dt), now):
                 return None
             conn.execute(
                 "UPDATE emails SET state = ?, attempts = attempts + 1, lease_until = ?, claim_id = ?"
@@ -257,7 +196,7 @@ class SqliteJobStore:
         return claim
 
     def settle_email(self, job_id: str, kind: str, claim: str, state: EmailState, detail: str | None) -> bool:
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep) as conn:
             cursor = conn.execute(
                 "UPDATE emails SET state = ?, detail = ?, lease_until = NULL WHERE job_id = ? AND kind = ?"
                 " AND claim_id = ? AND state = ?",
@@ -266,17 +205,17 @@ class SqliteJobStore:
         return cursor.rowcount == 1
 
     def emails(self, job_id: str) -> dict[str, EmailRecord]:
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep) as conn:
             rows = conn.execute("SELECT * FROM emails WHERE job_id = ?", (job_id,)).fetchall()
-        return {row["kind"]: email_from_row(row) for row in rows}
+        return {row["kind"]: email_from_row(row, dt) for row in rows}
 
     def job_for_token(self, token_hash: str) -> Job | None:
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep) as conn:
             row = conn.execute("SELECT * FROM jobs WHERE token_hash = ?", (token_hash,)).fetchone()
         return job_from_row(row) if row else None
 
     def is_tombstoned(self, token_hash: str) -> bool:
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep) as conn:
             row = conn.execute(
                 "SELECT 1 FROM tombstones WHERE token_hash = ? AND purged_at > ?",
                 (token_hash, time.time() - self._tombstone_ttl),
@@ -284,7 +223,7 @@ class SqliteJobStore:
         return row is not None
 
     def due_jobs(self, until: datetime, limit: int = 1000) -> list[Job]:
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep) as conn:
             rows = conn.execute(
                 "SELECT * FROM jobs WHERE status = ? AND scheduled_at <= ? ORDER BY scheduled_at, id LIMIT ?",
                 (JobStatus.SCHEDULED.value, ts(until), limit),
@@ -292,14 +231,14 @@ class SqliteJobStore:
         return [job_from_row(r) for r in rows]
 
     def jobs_in(self, status: JobStatus, limit: int = 1000) -> list[Job]:
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep) as conn:
             rows = conn.execute(
                 "SELECT * FROM jobs WHERE status = ? ORDER BY scheduled_at, id LIMIT ?", (status.value, limit)
             ).fetchall()
         return [job_from_row(r) for r in rows]
 
     def expired_jobs(self, now: datetime, limit: int = 1000) -> list[Job]:
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep) as conn:
             # The janitor's periodic sweep comes through here: old tombstones go as their TTL would.
             conn.execute("DELETE FROM tombstones WHERE purged_at <= ?", (time.time() - self._tombstone_ttl,))
             rows = conn.execute(
@@ -309,12 +248,8 @@ class SqliteJobStore:
         return [job_from_row(r) for r in rows]
 
     def purge_job(self, job_id: str) -> None:
-        with self._tx() as conn:
+        with self._db.transaction(self._sweep, deletes=True) as conn:
             self._delete(conn, job_id)
-            self._local.purged = True
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self._db.close()

@@ -82,6 +82,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 0
     runner = Runner(adapters, build_services(adapters, [args.command]))
     runner.start()
+    log.info("%s started", args.command)
     _stop_on_signals(runner.stop)
     runner.wait()
     return 0

@@ -162,7 +162,8 @@ def running_system(kind: str, workdir: Path, **extra: str) -> Iterator[RunningSy
 def personal_data_left(system: RunningSystem, *needles: str) -> list[str]:
     """Where anything of ours still holds one of `needles` (an address, a query, a token): every file
     under var/ (store, WAL, blobs, outbox, dead letters) and the services' logs; with the real stack
-    also every row of every table of the job keyspace. The mail server's own mailbox does not count."""
+    also every object of the run's bucket and every row of every table of the run's keyspace. The mail
+    server's own mailbox does not count."""
     found = []
     files = [p for p in (system.workdir / "var").rglob("*") if p.is_file()] + list(system.logs)
     for path in files:
@@ -171,6 +172,13 @@ def personal_data_left(system: RunningSystem, *needles: str) -> list[str]:
     if system.kind == "embedded":
         return found
     from cassandra.cluster import Cluster
+
+    from shared.adapters.s3.blobs import S3BlobStore
+
+    blobs = S3BlobStore(system.env["IMGJOB_BLOB_URL"])
+    for item in blobs.client.list_objects(blobs.bucket, recursive=True):
+        data = b"".join(blobs.read(item.object_name or ""))
+        found += [f"s3 {item.object_name}: {needle!r}" for needle in needles if needle.encode() in data]
 
     store = urlsplit(system.env["IMGJOB_STORE_URL"])
     keyspace = store.path.strip("/")

@@ -82,7 +82,8 @@ def test_a_mail_server_deferring_for_a_minute_delays_every_email_and_loses_none(
         ready = lambda: all(job(system, job_id)["status"] == "ready" for job_id, _ in jobs)  # noqa: E731
         wait_until(ready, timeout=120, what="the jobs to be ready")
         assert smtp.messages() == []
-        assert {state for job_id, _ in jobs for state in email_states(system, job_id).values()} == {"retrying"}
+        states = {state for job_id, _ in jobs for state in email_states(system, job_id).values()}
+        assert "retrying" in states and states <= {"retrying", "pending"}  # pending: a try under way
         wait_until(lambda: time.monotonic() - began >= 60, timeout=70, what="a minute of 451")
         smtp.answer = ACCEPT
         wait_until(lambda: all(settled(system, j) for j, _ in jobs), timeout=240, what="every email to be sent")

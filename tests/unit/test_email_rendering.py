@@ -17,6 +17,7 @@ from shared.adapters.outbox.mailer import build_message
 from shared.adapters.smtp.mailer import SmtpMailer
 from shared.config import Settings
 from shared.domain.model import Job, JobStatus, Progress
+from tests.support import new_job, text_part
 
 SENDER = "imgjob <imgjob@localhost>"
 SETTINGS = Settings(public_url="http://gateway.test", secret_key="k" * 40)
@@ -30,28 +31,20 @@ SMTP = SmtpMailer("smtp://127.0.0.1:1", SENDER)  # only builds messages here: no
 
 def job_for(kind: str, query: str) -> Job:
     status = {emails.STARTED: JobStatus.RUNNING, emails.READY: JobStatus.READY, emails.FAILED: JobStatus.FAILED}
-    return Job(
+    finished = kind != emails.STARTED
+    return new_job(
+        lambda: NOW,
         id="3f2a9c0d4b5e46a7b8c9d0e1f2a3b4c5",
         query=query,
-        email="person@example.com",
         count=20,
-        scheduled_at=NOW,
-        timezone="Europe/Paris",
-        created_at=NOW - timedelta(hours=1),
         status=status[kind],
         progress=Progress(links_found=25, images_downloaded=18, images_failed=2),
         started_at=NOW,
-        finished_at=NOW + timedelta(minutes=5) if kind != emails.STARTED else None,
+        finished_at=NOW + timedelta(minutes=5) if finished else None,
         download_token="tok123" if kind == emails.READY else None,
-        expires_at=NOW + timedelta(days=1) if kind != emails.STARTED else None,
+        expires_at=NOW + timedelta(days=1) if finished else None,
         failure_reason="bing: blocked by a CAPTCHA page" if kind == emails.FAILED else None,
     )
-
-
-def plain_text(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content())
 
 
 def check_every_mailer_takes_it(kind: str, query: str) -> None:
@@ -69,9 +62,9 @@ def check_every_mailer_takes_it(kind: str, query: str) -> None:
     assert not any(brk in subject for brk in LINE_BREAKS), ascii(subject)
     assert parsed["Message-ID"] == stable_id
     assert parsed["To"] == job.email
-    assert f"http://gateway.test/jobs/{job.id}" in plain_text(parsed) or kind == emails.READY
+    assert f"http://gateway.test/jobs/{job.id}" in text_part(parsed) or kind == emails.READY
     if kind == emails.READY:
-        assert "http://gateway.test/download/tok123" in plain_text(parsed)
+        assert "http://gateway.test/download/tok123" in text_part(parsed)
 
     # What the SMTP mailer hands the server, built without a connection.
     with SMTP._app.app_context():

@@ -129,7 +129,19 @@ def test_query_with_control_or_separator_characters_is_rejected(query: str) -> N
     assert errors_of(validate_api, raw, NOW) == {"query": message}
 
 
-@pytest.mark.parametrize("query", ["猫 🐱 café", "red  bicycles", "Ünïcödé ñ", "кошки", "القطط", "ねこ\u3000かわいい"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "猫 🐱 café",
+        "red  bicycles",
+        "Ünïcödé ñ",
+        "кошки",
+        "القطط",
+        "ねこ\u3000かわいい",
+        "👨\u200d👩\u200d👧",
+        "می\u200cخواهم",  # noqa: RUF001
+    ],
+)
 def test_spaces_non_latin_letters_and_emoji_are_accepted(query: str) -> None:
     assert validate_form(form(query=query), NOW).query == query
     assert validate_api({"query": query, "email": "a@example.com", "count": 3}, NOW).query == query

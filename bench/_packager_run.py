@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sys
 import time
 import zipfile
@@ -43,7 +44,7 @@ def main(urls_file: str, work_dir: str, blob_url: str | None = None) -> int:
         blob_url=blob_url or f"file:{work / 'blobs'}",
         mail_outbox=str(work / "outbox"),
         allow_private_networks=True,
-        secret_key="bench",
+        secret_key=secrets.token_urlsafe(48),
     )
     adapters = bootstrap(settings)
     migrate(adapters)

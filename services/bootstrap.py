@@ -29,6 +29,7 @@ from shared.adapters.sqlite.store import SqliteJobStore, sqlite_path
 from shared.config import Settings, SettingsError, resolve_secret_key
 from shared.ports import Adapters, BlobStore, BrowserFactory, JobStore, Mailer, MessageBus
 from shared.runtime import Service, subscriptions_of
+from shared.secrets_policy import secret_key_problem
 
 # The workers by name (the gateway is served apart: it consumes no queue).
 WORKERS = {
@@ -41,9 +42,14 @@ WORKERS = {
 
 
 def load_settings() -> Settings:
-    """The settings from the environment; an invalid one stops the process with status 2, naming it."""
+    """The settings from the environment; an invalid one, or a missing or weak IMGJOB_SECRET_KEY beside a
+    real adapter (shared/secrets_policy.py), stops the process with status 2, naming it."""
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
+        problem = secret_key_problem(settings)
+        if problem:
+            raise SettingsError([problem])
+        return settings
     except SettingsError as exc:
         print(f"imgjob: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
@@ -99,8 +105,14 @@ def build_browser(settings: Settings) -> BrowserFactory:
 
 
 def bootstrap(settings: Settings | None = None, **overrides: object) -> Adapters:
-    """Build every adapter from the settings; tests pass ready-made ones as keyword overrides."""
+    """Build every adapter from the settings; tests pass ready-made ones as keyword overrides.
+
+    Refuses (SettingsError) a missing or weak IMGJOB_SECRET_KEY beside a real adapter before building or
+    creating anything, so no entrypoint can start without a usable key."""
     settings = settings or Settings.from_env()
+    problem = secret_key_problem(settings)
+    if problem:
+        raise SettingsError([problem])
     if not settings.secret_key:
         # Every service signs or checks links with the same key; on one machine that is var/secret_key.
         settings = replace(settings, secret_key=resolve_secret_key(settings))

@@ -171,7 +171,10 @@ class Settings:
         "IMGJOB_ALLOW_PRIVATE_NETWORKS", False, "bool", "Let the downloader fetch from loopback and private addresses"
     ).field()
     secret_key: str = Setting(
-        "IMGJOB_SECRET_KEY", "", "text", "Signs sessions; set it in production (unset: generated into var/secret_key)"
+        "IMGJOB_SECRET_KEY",
+        "",
+        "text",
+        "Signs links and sessions; 32+ random characters, required with any real adapter (embedded: generated)",
     ).field()
     stuck_after: int = Setting(
         "IMGJOB_STUCK_AFTER", 3600, "int", "Seconds a job may run or package before it is failed", low=1, unit="seconds"
@@ -190,6 +193,14 @@ class Settings:
     ).field()
     max_image_bytes: int = Setting(
         "IMGJOB_MAX_IMAGE_BYTES", 25 * 1024 * 1024, "int", "Largest image accepted", low=1, unit="bytes"
+    ).field()
+    max_job_bytes: int = Setting(
+        "IMGJOB_MAX_JOB_BYTES",
+        2_000_000_000,
+        "int",
+        "Image bytes one job may store (then the rest are skipped); file: blobs need that much disk free",
+        low=1,
+        unit="bytes",
     ).field()
     near_duplicates: bool = Setting(
         "IMGJOB_NEAR_DUPLICATES", False, "bool", "Also drop look-alikes (perceptual hash), not just identical images"

@@ -9,7 +9,7 @@ import logging
 import re
 
 _PATTERNS = (
-    (re.compile(r"(/download/)[^\s\"'?#]+"), r"\1[token]"),
+    (re.compile(r"(/(?:download|unsubscribe)/)[^\s\"'?#]+"), r"\1[token]"),
     (re.compile(r"([?&;](?:q|query|p|text)=)[^&\s\"']*", re.IGNORECASE), r"\1[query]"),
     (re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+"), "[address]"),
 )

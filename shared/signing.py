@@ -15,4 +15,11 @@ def retry_signature(secret_key: str, job_id: str) -> str:
 
 
 def is_valid_retry_signature(secret_key: str, job_id: str, signature: str) -> bool:
-    return hmac.compare_digest(retry_signature(secret_key, job_id), signature)
+    """True only for the signature `retry_signature` gives; anything else (another length, not hex, not
+    ASCII) is simply invalid. Compared as bytes, in constant time: `compare_digest` on str raises
+    TypeError for non-ASCII text, and surrogates from a badly encoded URL cannot even be encoded."""
+    try:
+        given = signature.encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(retry_signature(secret_key, job_id).encode("ascii"), given)

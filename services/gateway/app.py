@@ -10,7 +10,16 @@ from flask import Flask, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from services.gateway import csrf, errors, state, views_api, views_download, views_ops, views_pages
+from services.gateway import (
+    csrf,
+    errors,
+    state,
+    views_api,
+    views_download,
+    views_ops,
+    views_pages,
+    views_unsubscribe,
+)
 from shared.ports import Adapters
 
 # Forms and API bodies are a few hundred bytes; anything near this is not a job submission.
@@ -79,7 +88,7 @@ def create_app(adapters: Adapters) -> Flask:
     app.jinja_env.globals["csrf_token"] = csrf.token
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    for blueprint in (views_pages.bp, views_api.bp, views_download.bp, views_ops.bp):
+    for blueprint in (views_pages.bp, views_api.bp, views_download.bp, views_ops.bp, views_unsubscribe.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
     app.after_request(_secure_headers)

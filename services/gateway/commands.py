@@ -10,10 +10,12 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from shared.domain.model import Job, JobStatus, hash_token
+from shared import tokens
+from shared.domain.model import Job, JobStatus
 from shared.domain.submission import Submission
 from shared.lifecycle import publish_due, publish_expiry
 from shared.ports import Adapters
+from shared.unsubscribe import mailbox_hash
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,16 @@ class NotCancellable(Exception):
         self.job = job
 
 
+class Unsubscribed(Exception):
+    """The submission's email address asked for no more imgjob emails (its one-click unsubscribe link)."""
+
+    field = "email"
+    message = "This address asked not to receive imgjob emails, so no job can be scheduled for it. Use another address."
+
+    def __init__(self) -> None:
+        super().__init__(self.message)
+
+
 class DownloadStatus(StrEnum):
     READY = "ready"
     EXPIRED = "expired"
@@ -36,7 +48,12 @@ class DownloadStatus(StrEnum):
 
 
 def submit_job(adapters: Adapters, submission: Submission) -> Job:
-    """Store a new scheduled job and publish its `job.due`, delayed until the scheduled time."""
+    """Store a new scheduled job and publish its `job.due`, delayed until the scheduled time.
+
+    Raises Unsubscribed if the address's mailbox is on the suppression list: the job could only
+    send it emails it asked not to get."""
+    if adapters.store.is_suppressed(mailbox_hash(adapters.settings.secret_key, submission.email)):
+        raise Unsubscribed()
     now = adapters.clock()
     job = Job(
         id=uuid.uuid4().hex,
@@ -96,7 +113,7 @@ def download_state(adapters: Adapters, token: str) -> tuple[DownloadStatus, Job 
     """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return DownloadStatus.NOT_FOUND, None
-    token_hash = hash_token(token)
+    token_hash = tokens.token_hash(adapters.settings.secret_key, token)
     job = adapters.store.job_for_token(token_hash)
     if job is None:
         if adapters.store.is_tombstoned(token_hash):

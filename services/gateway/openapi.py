@@ -76,6 +76,7 @@ def _schemas() -> dict[str, Any]:
                 "finished_at": TIME,
                 "progress": _ref("Progress"),
                 "failure_reason": {"type": ["string", "null"]},
+                "note": {"type": ["string", "null"], "description": "What the search and download found, in words."},
                 "expires_at": TIME,
                 "zip_bytes": {"type": "integer"},
                 "status_url": {"type": "string", "format": "uri"},
@@ -137,7 +138,11 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "post": {
                     "operationId": "createJob",
                     "summary": "Schedule a job",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("JobRequest")}}},
+                    "requestBody": {
+                        "required": True,
+                        "description": "Only `Content-Type: application/json` is accepted; any other type gets 415.",
+                        "content": {"application/json": {"schema": _ref("JobRequest")}},
+                    },
                     "responses": {
                         "201": {
                             **_json(_ref("JobCreated"), "Scheduled."),
@@ -145,6 +150,11 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                         },
                         "400": _json(errors, "The body is not JSON."),
                         "413": _json(errors, "The body is too large."),
+                        "415": _json(
+                            errors,
+                            "The Content-Type is not application/json (parameters such as charset are allowed); "
+                            "nothing was read or stored.",
+                        ),
                         "422": _json(errors, "Invalid fields, a time in the past included."),
                         "429": {
                             **_json(errors, "Too many submissions from this client address or for this email."),

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.domain.emails import KINDS, EmailRecord, EmailState
+from shared.domain.emails import KINDS, UNSUBSCRIBED, EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus
+from shared.tokens import download_token
 
 STATUS_LABELS: dict[JobStatus, str] = {
     JobStatus.SCHEDULED: "Scheduled",
@@ -72,13 +73,19 @@ def _iso(when: datetime | None) -> str | None:
     return None if when is None else when.astimezone(UTC).isoformat()
 
 
-def download_path(job: Job, now: datetime) -> str | None:
+def download_path(job: Job, now: datetime, secret_key: str) -> str | None:
     """The job's download link while it works (ready, and not past its expiry even if not yet purged)."""
-    if job.status is not JobStatus.READY or not job.download_token:
+    if job.status is not JobStatus.READY or not job.token_hash:
         return None
     if job.expires_at is not None and job.expires_at <= now:
         return None
-    return f"/download/{job.download_token}"
+    return f"/download/{download_token(secret_key, job.id)}"
+
+
+def _email_label(record: EmailRecord) -> str:
+    if record.state is EmailState.REFUSED and record.detail == UNSUBSCRIBED:
+        return "not sent: the address unsubscribed from imgjob emails"
+    return EMAIL_LABELS[record.state]
 
 
 def emails_view(records: Mapping[str, EmailRecord]) -> list[dict[str, Any]]:
@@ -87,7 +94,7 @@ def emails_view(records: Mapping[str, EmailRecord]) -> list[dict[str, Any]]:
         {
             "kind": kind,
             "state": records[kind].state.value,
-            "label": EMAIL_LABELS[records[kind].state],
+            "label": _email_label(records[kind]),
             "attempts": records[kind].attempts,
             "detail": records[kind].detail,
         }
@@ -96,9 +103,11 @@ def emails_view(records: Mapping[str, EmailRecord]) -> list[dict[str, Any]]:
     ]
 
 
-def job_json(job: Job, public_url: str, now: datetime, emails: Mapping[str, EmailRecord]) -> dict[str, Any]:
+def job_json(
+    job: Job, public_url: str, now: datetime, emails: Mapping[str, EmailRecord], secret_key: str
+) -> dict[str, Any]:
     """The API's view of a job. The email address is deliberately absent: ids travel in URLs."""
-    path = download_path(job, now)
+    path = download_path(job, now, secret_key)
     return {
         "id": job.id,
         "status": job.status.value,
@@ -116,6 +125,7 @@ def job_json(job: Job, public_url: str, now: datetime, emails: Mapping[str, Emai
             "bytes_downloaded": job.progress.bytes_downloaded,
         },
         "failure_reason": job.failure_reason,
+        "note": job.note,
         "expires_at": _iso(job.expires_at),
         "zip_bytes": job.zip_bytes,
         "status_url": f"{public_url}/jobs/{job.id}",

@@ -1,25 +1,42 @@
-"""Rate limits on job submission: a sliding window per client address and per email address.
+"""Rate limits on job submission: per client network and per mailbox, counted in the shared store.
 
-The windows live in this process's memory. Under gunicorn each worker, and in Kubernetes each replica,
-keeps its own, so the effective limit is the configured one times the number of gateway processes; that
-is enough to stop a runaway script or a mail-bombing attempt without a shared store on the hot path.
+The counters live behind the JobStore port (`hit_rate_limit`), so every gunicorn worker of every
+gateway replica counts into the same ones: the configured limit is the limit of the whole service.
+
+Windows are fixed, not sliding: time is cut into windows of the rate's length, aligned to multiples of
+it since the Unix epoch (`30/minute` counts from each whole minute of UTC), and at most `limit`
+submissions are admitted per key in each window. A refused submission is not counted, and is told to
+come back when the window ends (`Retry-After`). Fixed windows make every check one atomic increment
+in the store and an exact count across processes; the price is that a burst straddling a window's
+edge can pass up to twice the limit within a short span, while any full window holds at most `limit`.
+
+Keys: the client's network (an IPv4 address; an IPv6 address's /64, which one subscriber usually owns
+whole, so walking through its addresses does not escape the limit; an IPv4-mapped IPv6 address counts
+as its IPv4 address) and the normalised mailbox (shared.unsubscribe.normalise_mailbox: case, `+tags`
+and Gmail's dots do not make another mailbox). The store only ever sees keyed hashes of them
+(HMAC-SHA256 under IMGJOB_SECRET_KEY): the counters do not hold addresses.
 """
 
 from __future__ import annotations
 
-import hashlib
+import ipaddress
 import math
 import re
-import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from shared.ports.store import rate_window
+from shared.unsubscribe import keyed_hash, normalise_mailbox
 
 UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*$", re.IGNORECASE)
 OFF_WORDS = frozenset({"", "off", "none", "0"})
-# Keys are only dropped when their window empties; past this many, every key is swept at once.
-SWEEP_ABOVE_KEYS = 10_000
+# How much of an IPv6 address one subscriber gets, and so one client network.
+IPV6_NETWORK_PREFIX = 64
+NETWORK_PURPOSE = "rate-limit:network"
+MAILBOX_PURPOSE = "rate-limit:mailbox"
 
 
 @dataclass(frozen=True)
@@ -27,7 +44,7 @@ class Rate:
     """At most `limit` events per `window` seconds."""
 
     limit: int
-    window: float
+    window: int
 
     @classmethod
     def parse(cls, text: str) -> Rate | None:
@@ -40,59 +57,44 @@ class Rate:
         multiple = int(match.group(2) or "1")
         if multiple < 1:
             raise ValueError(f"a rate limit's window must be positive, not {text!r}")
-        return cls(int(match.group(1)), float(multiple * UNITS[match.group(3).lower()]))
+        return cls(int(match.group(1)), multiple * UNITS[match.group(3).lower()])
 
     def describe(self) -> str:
         for unit, seconds in reversed(UNITS.items()):
             if self.window % seconds == 0:
-                count = int(self.window // seconds)
+                count = self.window // seconds
                 return f"{self.limit} per {unit}" if count == 1 else f"{self.limit} per {count} {unit}s"
-        return f"{self.limit} per {self.window:g} seconds"
+        return f"{self.limit} per {self.window} seconds"
 
 
-class SlidingWindow:
-    """Counts events per key over the last `rate.window` seconds; thread-safe (gunicorn threads, tests)."""
+class RateCounters(Protocol):
+    """What the limits need of the store (shared.ports.store.JobStore.hit_rate_limit)."""
 
-    def __init__(self, rate: Rate | None, clock: Callable[[], float]) -> None:
-        self.rate = rate
-        self._clock = clock
-        self._events: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _prune(self, key: str, now: float) -> deque[float] | None:
-        assert self.rate is not None
-        times = self._events.get(key)
-        if times is None:
-            return None
-        while times and times[0] <= now - self.rate.window:
-            times.popleft()
-        if not times:
-            del self._events[key]
-            return None
-        return times
-
-    def hit(self, key: str) -> float | None:
-        """Record one event for `key` unless its window is full; then the seconds until a slot frees."""
-        if self.rate is None:
-            return None
-        now = self._clock()
-        with self._lock:
-            if len(self._events) > SWEEP_ABOVE_KEYS:
-                for stale in list(self._events):
-                    self._prune(stale, now)
-            times = self._prune(key, now)
-            if times is not None and len(times) >= self.rate.limit:
-                return max(1.0, times[0] + self.rate.window - now)
-            self._events.setdefault(key, deque()).append(now)
-            return None
-
-    def __len__(self) -> int:
-        return len(self._events)
+    def hit_rate_limit(self, key: str, window_seconds: int, now: datetime, limit: int | None = None) -> int: ...
 
 
-def email_key(email: str) -> str:
-    """Addresses are kept as hashes: the limiter outlives purged jobs and must not remember people."""
-    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+def client_network(address: str) -> str:
+    """The network a client is counted by: an IPv4 address, or an IPv6 address's /64 (an IPv4-mapped
+    IPv6 address is its IPv4 address). Anything that is not an address is its own key."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # a zone (fe80::1%eth0) is not part of it
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_NETWORK_PREFIX), strict=False))
+    return str(ip)
+
+
+def network_key(secret_key: str, address: str) -> str:
+    """The counter key of a client address: a keyed hash of its network."""
+    return f"network:{keyed_hash(secret_key, NETWORK_PURPOSE, client_network(address))}"
+
+
+def mailbox_key(secret_key: str, email: str) -> str:
+    """The counter key of an email address: a keyed hash of its normalised mailbox."""
+    return f"mailbox:{keyed_hash(secret_key, MAILBOX_PURPOSE, normalise_mailbox(email))}"
 
 
 def retry_after_header(seconds: float) -> str:
@@ -120,27 +122,41 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Limits:
-    """The gateway's two submission limits."""
+    """The gateway's two submission limits (None: off), counted in `counters` (the store) on `clock`."""
 
-    per_address: SlidingWindow
-    per_email: SlidingWindow
+    per_address: Rate | None
+    per_email: Rate | None
+    counters: RateCounters
+    secret_key: str
+    clock: Callable[[], datetime]
 
     @classmethod
-    def create(cls, per_address: str, per_email: str, clock: Callable[[], float]) -> Limits:
-        return cls(SlidingWindow(Rate.parse(per_address), clock), SlidingWindow(Rate.parse(per_email), clock))
+    def create(
+        cls, per_address: str, per_email: str, counters: RateCounters, secret_key: str, clock: Callable[[], datetime]
+    ) -> Limits:
+        """ValueError for a malformed rate, so a bad setting stops the gateway at start."""
+        return cls(Rate.parse(per_address), Rate.parse(per_email), counters, secret_key, clock)
 
     def admit_address(self, address: str) -> Refusal | None:
         """Count one submission attempt from `address` (valid or not: each costs us work)."""
-        return _admit(self.per_address, address, "address", "Too many submissions from your network address")
+        if self.per_address is None:
+            return None
+        key = network_key(self.secret_key, address)
+        return self._admit(self.per_address, key, "address", "Too many submissions from your network address")
 
     def admit_email(self, email: str) -> Refusal | None:
         """Count one job for `email`; checked after validation, so only real jobs use the allowance."""
-        return _admit(self.per_email, email_key(email), "email", "Too many jobs for this email address")
+        if self.per_email is None:
+            return None
+        return self._admit(
+            self.per_email, mailbox_key(self.secret_key, email), "email", "Too many jobs for this email address"
+        )
 
-
-def _admit(window: SlidingWindow, key: str, limit: str, what: str) -> Refusal | None:
-    wait = window.hit(key)
-    if wait is None or window.rate is None:
-        return None
-    message = f"{what} (at most {window.rate.describe()}). Please try again in {wait_phrase(wait)}."
-    return Refusal(limit, wait, message)
+    def _admit(self, rate: Rate, key: str, limit: str, what: str) -> Refusal | None:
+        now = self.clock()
+        if self.counters.hit_rate_limit(key, rate.window, now, rate.limit) <= rate.limit:
+            return None
+        _, end_ms = rate_window(now, rate.window)
+        wait = max(1.0, end_ms / 1000 - now.timestamp())  # until the window ends
+        message = f"{what} (at most {rate.describe()}). Please try again in {wait_phrase(wait)}."
+        return Refusal(limit, wait, message)

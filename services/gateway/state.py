@@ -30,6 +30,7 @@ class Metrics:
     expired_hits: Counter
     rate_limited: Counter
     csrf_failures: Counter
+    unsubscribes: Counter
 
     @classmethod
     def create(cls) -> Metrics:
@@ -56,17 +57,28 @@ class Metrics:
             csrf_failures=Counter(
                 "imgjob_gateway_csrf_failures", "Form posts refused for a bad CSRF token.", registry=registry
             ),
+            unsubscribes=Counter(
+                "imgjob_gateway_unsubscribes",
+                "Unsubscribe requests carried out, by the page's button (form) or a mail client (one_click).",
+                ["channel"],
+                registry=registry,
+            ),
         )
 
 
 def install(app: Flask, adapters: Adapters) -> None:
-    """Attach the adapters, fresh metrics and fresh rate limits (ValueError for a malformed limit)."""
+    """Attach the adapters, fresh metrics and the rate limits (ValueError for a malformed limit)."""
     settings = adapters.settings
     app.extensions[EXTENSION] = adapters
     app.extensions[METRICS_EXTENSION] = Metrics.create()
-    # The adapters' clock, so tests move the windows without sleeping.
+    # Counted in the store, which every gateway process shares; on the adapters' clock, so tests move
+    # the windows without sleeping.
     app.extensions[LIMITS_EXTENSION] = Limits.create(
-        settings.rate_limit_per_address, settings.rate_limit_per_email, lambda: adapters.clock().timestamp()
+        settings.rate_limit_per_address,
+        settings.rate_limit_per_email,
+        adapters.store,
+        settings.secret_key,
+        adapters.clock,
     )
 
 

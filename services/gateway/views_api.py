@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from services.gateway import presenters
-from services.gateway.commands import NotCancellable, cancel_job, submit_job
+from services.gateway.commands import NotCancellable, Unsubscribed, cancel_job, submit_job
 from services.gateway.ratelimit import Refusal, retry_after_header
 from services.gateway.state import adapters, client_address, is_job_id, limits, metrics, public_url
 from shared.domain.model import Job
@@ -17,6 +17,7 @@ from shared.domain.submission import SubmissionErrors, validate_api
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 NO_SUCH_JOB = "No job with this id; it may have expired and been deleted."
+JSON_ONLY = "Send the job as JSON with Content-Type: application/json."
 
 
 def error_response(status: int, errors: dict[str, str]) -> Response:
@@ -29,8 +30,18 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _is_json_request() -> bool:
+    """Whether the request says its body is JSON: `application/json`, in any case, with any parameters.
+
+    Nothing else, not even `text/plain` holding JSON: a form on another site can post `text/plain`,
+    `application/x-www-form-urlencoded` or `multipart/form-data` from its visitors' browsers without
+    asking them, but a cross-site `application/json` needs a CORS preflight this API never grants.
+    """
+    return request.mimetype == "application/json"
+
+
 def _parse_body() -> Any:
-    """The request body as strict JSON, whatever the Content-Type claims; ValueError if it is not.
+    """The request body as strict JSON (the caller has checked the Content-Type); ValueError if it is not.
 
     Strict: no NaN or Infinity, and no lone surrogate escapes, which no store could encode.
     """
@@ -55,6 +66,10 @@ def _job_or_none(job_id: str) -> Job | None:
 
 @bp.post("/jobs")
 def create_job() -> Response:
+    # Before anything else, the body unread: a cross-site form post must not even use up the limits.
+    if not _is_json_request():
+        metrics().validation_failures.labels("api").inc()
+        return error_response(415, {"body": JSON_ONLY})
     refusal = limits().admit_address(client_address())
     if refusal is not None:
         return _too_many(refusal)
@@ -71,7 +86,11 @@ def create_job() -> Response:
     refusal = limits().admit_email(submission.email)
     if refusal is not None:
         return _too_many(refusal)
-    job = submit_job(adapters(), submission)
+    try:
+        job = submit_job(adapters(), submission)
+    except Unsubscribed as exc:
+        metrics().validation_failures.labels("api").inc()
+        return error_response(422, {exc.field: exc.message})
     metrics().submissions.labels("api").inc()
     response = jsonify(
         {
@@ -91,7 +110,11 @@ def get_job(job_id: str) -> Response:
     job = _job_or_none(job_id)
     if job is None:
         return error_response(404, {"id": NO_SUCH_JOB})
-    return jsonify(presenters.job_json(job, public_url(), adapters().clock(), adapters().store.emails(job.id)))
+    return jsonify(
+        presenters.job_json(
+            job, public_url(), adapters().clock(), adapters().store.emails(job.id), adapters().settings.secret_key
+        )
+    )
 
 
 @bp.delete("/jobs/<job_id>")
@@ -108,4 +131,8 @@ def delete_job(job_id: str) -> Response:
     if job is None:
         return error_response(404, {"id": NO_SUCH_JOB})
     metrics().cancellations.inc()
-    return jsonify(presenters.job_json(job, public_url(), adapters().clock(), adapters().store.emails(job.id)))
+    return jsonify(
+        presenters.job_json(
+            job, public_url(), adapters().clock(), adapters().store.emails(job.id), adapters().settings.secret_key
+        )
+    )

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from services.gateway import csrf, presenters
-from services.gateway.commands import NotCancellable, cancel_job, submit_job
+from services.gateway.commands import NotCancellable, Unsubscribed, cancel_job, submit_job
 from services.gateway.ratelimit import Refusal, retry_after_header
 from services.gateway.state import adapters, client_address, is_job_id, limits, metrics
 from shared.domain.model import Job, JobStatus
@@ -126,7 +126,11 @@ def submit() -> PageResult:
     refusal = limits().admit_email(submission.email)
     if refusal is not None:
         return _too_many(values, refusal)
-    job = submit_job(adapters(), submission)
+    try:
+        job = submit_job(adapters(), submission)
+    except Unsubscribed as exc:
+        metrics().validation_failures.labels("form").inc()
+        return _render_form(values, {exc.field: exc.message}), 422
     metrics().submissions.labels("form").inc()
     return redirect(url_for("pages.status", job_id=job.id), 303)
 
@@ -145,7 +149,7 @@ def status(job_id: str) -> PageResult:
         expiry_label=presenters.expiry_label(job.status),
         downloaded=presenters.human_bytes(job.progress.bytes_downloaded),
         zip_size=presenters.human_bytes(job.zip_bytes),
-        download_path=presenters.download_path(job, adapters().clock()),
+        download_path=presenters.download_path(job, adapters().clock(), adapters().settings.secret_key),
         finished=job.status not in (JobStatus.SCHEDULED, JobStatus.RUNNING, JobStatus.PACKAGING),
         emails=presenters.emails_view(adapters().store.emails(job.id)),
     )
@@ -155,11 +159,24 @@ def status(job_id: str) -> PageResult:
 def again(job_id: str) -> PageResult:
     """The retry link of the failed email. Mail scanners open links, so this only fills in the form.
 
-    The email address is filled in only for a correctly signed link, the one that was emailed."""
+    The email address is filled in only for a correctly signed link, the one that was emailed; without a
+    signature (or an empty one) the form is filled in without it, and a wrong one is refused (403)."""
     job = adapters().store.get_job(job_id) if is_job_id(job_id) else None
     if job is None:
         return _not_found(JOB_GONE)
-    signed = is_valid_retry_signature(adapters().settings.secret_key, job.id, request.args.get("sig", ""))
+    signature = request.args.get("sig", "")
+    signed = bool(signature) and is_valid_retry_signature(adapters().settings.secret_key, job.id, signature)
+    if signature and not signed:
+        page = render_template(
+            "error.html",
+            code=403,
+            title="This link is not valid",
+            message="This retry link was changed or cut short, so it cannot fill in your email address. "
+            "Open it again from the email, or schedule the same search and type the address yourself.",
+            back_url=url_for("pages.again", job_id=job.id),
+            back_label="Schedule the same search",
+        )
+        return page, 403
     email = job.email if signed else ""
     values = _form_values({"query": job.query, "email": email, "count": str(job.count), "now": "1"})
     values["timezone"] = job.timezone

@@ -14,6 +14,8 @@ from shared.domain.emails import FAILED, READY, STARTED
 from shared.domain.model import Job
 from shared.ports.mail import OutgoingMail
 from shared.signing import retry_signature
+from shared.tokens import download_token
+from shared.unsubscribe import unsubscribe_token
 
 _env = Environment(
     loader=PackageLoader("services.notifier", "templates"),
@@ -83,13 +85,25 @@ def message_id(job_id: str, kind: str, public_url: str) -> str:
     return f"<{job_id}.{kind}@{host or MESSAGE_ID_HOST}>"
 
 
+def unsubscribe_headers(email: str, settings: Settings) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe: mail clients show an "Unsubscribe" button that POSTs
+    `List-Unsubscribe=One-Click` to the link; the link's token names the mailbox only as a keyed hash."""
+    token = unsubscribe_token(settings.secret_key, email)
+    return {
+        "List-Unsubscribe": f"<{settings.public_url.rstrip('/')}/unsubscribe/{token}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
 def render(kind: str, job: Job, settings: Settings) -> OutgoingMail:
     context = {
         "job": job,
         "query": safe_text(job.query),
         "reason": safe_text(job.failure_reason or ""),
         "status_url": f"{settings.public_url}/jobs/{job.id}",
-        "download_url": f"{settings.public_url}/download/{job.download_token}" if job.download_token else "",
+        "download_url": f"{settings.public_url}/download/{download_token(settings.secret_key, job.id)}"
+        if job.token_hash
+        else "",
         "again_url": f"{settings.public_url}/jobs/{job.id}/again?sig={retry_signature(settings.secret_key, job.id)}",
         "expires": local_time(job.expires_at, job.timezone),
         "scheduled": local_time(job.scheduled_at, job.timezone),
@@ -104,4 +118,5 @@ def render(kind: str, job: Job, settings: Settings) -> OutgoingMail:
         job_id=job.id,
         kind=kind,
         message_id=message_id(job.id, kind, settings.public_url),
+        headers=unsubscribe_headers(job.email, settings),
     )

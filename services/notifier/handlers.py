@@ -13,13 +13,16 @@ from datetime import datetime, timedelta
 
 from services.notifier import emails
 from shared import events
-from shared.domain.emails import READY, EmailState, retry_delay
+from shared.domain.emails import READY, UNSUBSCRIBED, EmailState, retry_delay
 from shared.domain.model import Job
 from shared.events import Event
 from shared.ports import Adapters
 from shared.ports.mail import MailRefused
+from shared.unsubscribe import mailbox_hash
 
 log = logging.getLogger(__name__)
+
+# The detail of an email refused because its address is on the suppression list.
 
 
 def on_job_started(adapters: Adapters, event: Event) -> None:
@@ -55,6 +58,11 @@ def send_once(adapters: Adapters, job_id: str, kind: str) -> None:
         if record is not None and record.leased_at(now) and record.lease_until is not None:
             # Held by another notifier, maybe a dead one: look again when its lease ends.
             _try_again_at(adapters, job, kind, record.lease_until + timedelta(seconds=1))
+        return
+    if adapters.store.is_suppressed(mailbox_hash(adapters.settings.secret_key, job.email)):
+        # The address unsubscribed after the job was submitted: settled for good, never sent.
+        adapters.store.settle_email(job.id, kind, claim, EmailState.REFUSED, UNSUBSCRIBED)
+        log.info("job %s: the %s email was not sent: the address unsubscribed", job.id, kind)
         return
     try:
         adapters.mailer.send(emails.render(kind, job, adapters.settings))

@@ -9,7 +9,8 @@ some formats' metadata, or a whole WebP, into memory), so only the few check thr
 also keeps the malloc arenas that hold on to freed buffers few. Storing may buffer up to a part of an
 image (an S3 upload does), so uploads at once are bounded by a budget of bytes: many small images
 upload together, few large ones. A failure is an outcome with a short reason, never an exception:
-the job goes on.
+the job goes on. A job's byte budget, if given, ends its downloads once it is full: what is left
+out is a failure with the budget's reason.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.packager.budget import ByteBudget
+from services.packager.budget import ByteBudget, JobByteBudget
 from services.packager.fetch import Fetched, Fetcher, FetchFailed, Limits
 from services.packager.guard import AddressPolicy, guarded_pool
 from services.packager.similar import perceptual_hash
@@ -109,23 +110,27 @@ class Downloader:
             near_duplicates=settings.near_duplicates,
         )
 
-    def download(self, links: Sequence[Link], keep: Keep) -> Iterator[Outcome]:
-        """Yield each link's outcome as it completes (not in link order).
+    def download(self, links: Sequence[Link], keep: Keep, budget: JobByteBudget | None = None) -> Iterator[Outcome]:
+        """Yield each link's outcome as it completes (not in link order), storing at most `budget` bytes.
 
         An exception other than a per-image failure (object storage down, say) propagates once the
         pool has stopped: the job as a whole is then retried by the bus.
         """
         pool = ThreadPoolExecutor(min(self.concurrency, max(1, len(links))), thread_name_prefix="download")
         try:
-            futures: list[Future[Outcome]] = [pool.submit(self._one, link, keep) for link in links]
+            futures: list[Future[Outcome]] = [pool.submit(self._one, link, keep, budget) for link in links]
             for future in as_completed(futures):
                 yield future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _one(self, link: Link, keep: Keep) -> Outcome:
+    def _one(self, link: Link, keep: Keep, budget: JobByteBudget | None = None) -> Outcome:
+        stop = None if budget is None else budget.stop_reason
+        full = None if stop is None else stop(0)
+        if full is not None:
+            return FailedImage(link, full)  # not even requested
         try:
-            fetched = self.fetcher.fetch(link.url, referer=link.page_url)
+            fetched = self.fetcher.fetch(link.url, referer=link.page_url, stop=stop)
         except FetchFailed as exc:
             log.info("image %s failed: %s", link.url, exc.reason)
             return FailedImage(link, exc.reason)
@@ -135,6 +140,8 @@ class Downloader:
             checked = self._checks().submit(self._check, link, fetched).result()
             if isinstance(checked, FailedImage):
                 return checked
+            if budget is not None and not budget.take(fetched.size):
+                return FailedImage(link, budget.reason)
             with self._store_budget.hold(min(fetched.size, UPLOAD_BUFFER)):
                 return keep(checked)
         finally:

@@ -64,6 +64,10 @@ class Fetched:
     final_url: str
 
 
+# Asked with the bytes of the image so far (0 before each request): a reason to give it up, or None.
+Stop = Callable[[int], str | None]
+
+
 def human_size(n: int) -> str:
     mib, kib = 1024 * 1024, 1024
     if n >= mib and n % mib == 0:
@@ -97,8 +101,12 @@ class Fetcher:
         self.hosts = PerHostBound(per_host)
         self.sleep: Callable[[float], None] = time.sleep
 
-    def fetch(self, url: str, referer: str | None = None) -> Fetched:
-        """Download `url` into a temporary file (the caller deletes it) or raise FetchFailed."""
+    def fetch(self, url: str, referer: str | None = None, stop: Stop | None = None) -> Fetched:
+        """Download `url` into a temporary file (the caller deletes it) or raise FetchFailed.
+
+        `stop`, if given, is asked before each request and while the body streams in (with its
+        declared and then its received size); a reason it gives ends the download as FetchFailed.
+        """
         limits = self._limits
         deadline = time.monotonic() + limits.total_timeout
         hops = attempt = 0
@@ -114,6 +122,7 @@ class Fetcher:
                 raise FetchFailed("unsupported URL")
             wait = 0.0
             with self.hosts.slot(host):
+                _check_stop(stop, 0)  # once more after waiting for the host
                 response = self._get(url, referer, deadline)
                 status = response.status
                 if status in REDIRECTS and response.headers.get("Location"):
@@ -132,7 +141,7 @@ class Fetcher:
                     _discard(response)
                     raise FetchFailed(f"HTTP {status}")
                 else:
-                    return self._save(response, url, deadline)
+                    return self._save(response, url, deadline, stop)
             # Sleep outside the host slot so a backing-off URL does not hold up the host's others.
             if time.monotonic() + wait >= deadline:
                 raise FetchFailed(f"HTTP {status}")
@@ -175,13 +184,19 @@ class Fetcher:
             # ProtocolError (reset, bad status line), SSLError and the like.
             raise FetchFailed("connection failed") from None
 
-    def _save(self, response: BaseHTTPResponse, url: str, deadline: float) -> Fetched:
+    def _save(self, response: BaseHTTPResponse, url: str, deadline: float, stop: Stop | None = None) -> Fetched:
         cap = self._limits.max_bytes
         too_large = FetchFailed(f"too large: over {human_size(cap)}")
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
             _close(response)
             raise too_large
+        if declared.isdigit():
+            try:
+                _check_stop(stop, int(declared))
+            except FetchFailed:
+                _close(response)
+                raise
         fd, name = tempfile.mkstemp(prefix="imgjob-", suffix=".part", dir=self._temp_dir)
         path = Path(name)
         digest = hashlib.sha256()
@@ -195,6 +210,7 @@ class Fetcher:
                     size += len(chunk)
                     if size > cap:
                         raise too_large
+                    _check_stop(stop, size)
                     digest.update(chunk)
                     out.write(chunk)
             if size == 0:
@@ -224,6 +240,12 @@ class Fetcher:
             raise FetchFailed("timed out") from None
         except (ProtocolError, HTTPError, OSError):
             raise FetchFailed("connection broken") from None
+
+
+def _check_stop(stop: Stop | None, size: int) -> None:
+    reason = None if stop is None else stop(size)
+    if reason is not None:
+        raise FetchFailed(reason)
 
 
 def _close(response: BaseHTTPResponse) -> None:

@@ -27,8 +27,92 @@ from urllib3.util.timeout import _DEFAULT_TIMEOUT
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-# NAT64's well-known prefix carries an IPv4 address in its last 32 bits, like the mapped forms.
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# The kind of the rows whose addresses are judged by the IPv4 address they carry.
+CARRIES_IPV4 = "carries an IPv4 address"
+
+
+@dataclass(frozen=True)
+class Range:
+    """One row of the guard's table: a network and what the guard says about addresses in it.
+
+    `kind` names it in refusals ("refused: <kind> address <ip>"). A row whose kind is CARRIES_IPV4
+    refuses nothing by itself: its addresses reach the IPv4 address they carry, and are judged by that.
+    """
+
+    network: IPNetwork
+    kind: str
+    source: str
+
+
+def _row(network: str, kind: str, source: str) -> Range:
+    return Range(ipaddress.ip_network(network), kind, source)
+
+
+# Every special-purpose range of IANA's IPv4 and IPv6 registries that no image is served from, and
+# IPv6 outside the global unicast 2000::/3. The most specific row containing an address decides, so a
+# narrower row (Teredo) names part of a wider one (IETF protocol assignments). Nothing else is refused.
+RANGES: tuple[Range, ...] = (
+    # IPv4
+    _row("0.0.0.0/32", "unspecified", "RFC 1122"),
+    _row("0.0.0.0/8", "this-network", "RFC 791"),  # "this host on this network": never a remote one
+    _row("10.0.0.0/8", "private", "RFC 1918"),
+    _row("100.64.0.0/10", "carrier-grade NAT", "RFC 6598, shared address space"),
+    _row("127.0.0.0/8", "loopback", "RFC 1122"),
+    _row("169.254.0.0/16", "link-local", "RFC 3927, cloud metadata services live here"),
+    _row("172.16.0.0/12", "private", "RFC 1918"),
+    _row("192.0.0.0/24", "reserved", "RFC 6890, IETF protocol assignments"),
+    _row("192.0.2.0/24", "documentation", "RFC 5737, TEST-NET-1"),
+    _row("192.168.0.0/16", "private", "RFC 1918"),
+    _row("198.18.0.0/15", "benchmarking", "RFC 2544"),
+    _row("198.51.100.0/24", "documentation", "RFC 5737, TEST-NET-2"),
+    _row("203.0.113.0/24", "documentation", "RFC 5737, TEST-NET-3"),
+    _row("224.0.0.0/4", "multicast", "RFC 5771"),
+    _row("240.0.0.0/4", "reserved", "RFC 1112"),
+    _row("255.255.255.255/32", "broadcast", "RFC 919"),
+    # IPv6 that carries IPv4: judged by the IPv4 address, which is what the packets really reach.
+    _row("::ffff:0:0/96", CARRIES_IPV4, "RFC 4291, IPv4-mapped"),
+    _row("64:ff9b::/96", CARRIES_IPV4, "RFC 6052, NAT64 well-known prefix"),
+    _row("2002::/16", CARRIES_IPV4, "RFC 3056, 6to4"),
+    # IPv6
+    _row("::/128", "unspecified", "RFC 4291"),
+    _row("::1/128", "loopback", "RFC 4291"),
+    _row("2001::/23", "reserved", "RFC 2928, IETF protocol assignments"),
+    _row("2001::/32", "Teredo", "RFC 4380"),  # tunnels to an obfuscated IPv4 address: refused outright
+    _row("2001:2::/48", "benchmarking", "RFC 5180"),
+    _row("2001:db8::/32", "documentation", "RFC 3849"),
+    _row("3fff::/20", "documentation", "RFC 9637"),
+    _row("fc00::/7", "private", "RFC 4193, unique local"),
+    _row("fe80::/10", "link-local", "RFC 4291"),
+    _row("fec0::/10", "site-local", "RFC 3879, deprecated but still routed inside some sites"),
+    _row("ff00::/8", "multicast", "RFC 4291"),
+    # Not global unicast (2000::/3): IANA's IPv6 address space registry, "Reserved by IETF". ::/8 holds
+    # the IPv4-compatible ::/96, 64:ff9b:1::/48 (local-use translation); 100::/8 the discard-only 100::/64.
+    *(
+        _row(network, "reserved", "RFC 4291, reserved by IETF")
+        for network in (
+            "::/8",
+            "100::/8",
+            "200::/7",
+            "400::/6",
+            "800::/5",
+            "1000::/4",
+            "4000::/3",
+            "6000::/3",
+            "8000::/3",
+            "a000::/3",
+            "c000::/3",
+            "e000::/4",
+            "f000::/5",
+            "f800::/6",
+            "fe00::/9",
+        )
+    ),
+)
+# Most specific first, so the first row containing an address is the one that decides.
+_BY_PREFIX: dict[int, tuple[Range, ...]] = {
+    version: tuple(sorted((r for r in RANGES if r.network.version == version), key=lambda r: -r.network.prefixlen))
+    for version in (4, 6)
+}
 
 
 class BlockedAddress(Exception):
@@ -41,37 +125,27 @@ class BlockedAddress(Exception):
         self.kind = kind
 
 
-def _kind(ip: IPAddress) -> str | None:
-    """Why `ip` is not a public address, or None if it is one."""
-    if ip.is_unspecified:
-        return "unspecified"
-    if ip.is_loopback:
-        return "loopback"
-    if ip.is_link_local:
-        return "link-local"
-    if ip.is_multicast:
-        return "multicast"
-    if ip.is_reserved:
-        return "reserved"
-    if ip.is_private:
-        return "private"
-    if not ip.is_global:
-        # Shared address space (100.64.0.0/10), Teredo and the like: nothing an image lives on.
-        return "non-public"
+def range_of(ip: IPAddress) -> Range | None:
+    """The most specific row of RANGES that holds `ip`, or None for an ordinary public address."""
+    for row in _BY_PREFIX[ip.version]:
+        if ip in row.network:
+            return row
     return None
 
 
-def _embedded_v4(ip: IPAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address stands for (mapped, 6to4, NAT64), if any."""
-    if isinstance(ip, ipaddress.IPv4Address):
-        return None
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
+def _carried_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address:
+    """The IPv4 address in an IPv4-mapped, NAT64 or 6to4 address."""
     if ip.sixtofour is not None:
         return ip.sixtofour
-    if ip in _NAT64:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
+    return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)  # mapped and NAT64: the last 32 bits
+
+
+def refusal(ip: IPAddress) -> str | None:
+    """Why the guard refuses `ip` (the kind of its range), or None if `ip` is a public address."""
+    row = range_of(ip)
+    if row is not None and row.kind == CARRIES_IPV4 and isinstance(ip, ipaddress.IPv6Address):
+        row = range_of(_carried_v4(ip))
+    return None if row is None else row.kind
 
 
 def check_address(address: str, *, allow_private: bool = False, allowed_networks: Sequence[IPNetwork] = ()) -> None:
@@ -88,9 +162,7 @@ def check_address(address: str, *, allow_private: bool = False, allowed_networks
         raise BlockedAddress(address, "unparsable") from None
     if any(ip in net for net in allowed_networks):
         return
-    # A mapped, 6to4 or NAT64 address is judged by the IPv4 address it carries: that is what the
-    # packet really reaches (the IPv6 ranges themselves count as reserved or private).
-    kind = _kind(_embedded_v4(ip) or ip)
+    kind = refusal(ip)
     if kind is not None:
         raise BlockedAddress(address, kind)
 

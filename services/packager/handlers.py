@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 
 from services.packager.archive import delete_images, store_image, write_zip
+from services.packager.budget import JobByteBudget
 from services.packager.download import Downloaded, Downloader, FailedImage, Outcome, StoredImage
 from services.packager.manifest import Plan, plan
 from shared import events
 from shared.domain.model import Job, JobStatus
 from shared.events import Event
 from shared.lifecycle import fail_job, publish_expiry
-from shared.ports import Adapters
+from shared.ports import Adapters, NotEnoughRoom
+from shared.tokens import download_token, token_hash
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,15 @@ def on_job_links_collected(adapters: Adapters, downloader: Downloader, event: Ev
 
 
 def package_job(adapters: Adapters, downloader: Downloader, job: Job) -> None:
+    budget = JobByteBudget(adapters.settings.max_job_bytes)
+    try:
+        # Room for the budget's worth of images before the first download, not a full disk halfway.
+        adapters.blobs.ensure_room(budget.limit)
+    except NotEnoughRoom as exc:
+        log.warning("job %s not started: %s", job.id, exc)
+        delete_images(adapters.blobs, job.id)  # what an earlier, interrupted delivery may have left
+        fail_job(adapters, job.id, _no_room_reason(budget))
+        return
     links = adapters.store.get_links(job.id)
     progress = _Progress(adapters, job.id)
     progress.write()
@@ -89,12 +99,14 @@ def package_job(adapters: Adapters, downloader: Downloader, job: Job) -> None:
         return store_image(adapters.blobs, job.id, image)
 
     outcomes: list[Outcome] = []
-    for outcome in downloader.download(links, keep):
+    for outcome in downloader.download(links, keep, budget):
         outcomes.append(outcome)
         progress.add(outcome)
     settings = adapters.settings
     package = plan(outcomes, settings.near_duplicate_distance if settings.near_duplicates else None)
     progress.final(package)
+    if budget.reached:
+        log.info("job %s: %s, %d bytes of images stored", job.id, budget.reason, budget.used)
     log.info(
         "job %s: %d images, %d failed, %d (near-)duplicates",
         job.id,
@@ -108,7 +120,21 @@ def package_job(adapters: Adapters, downloader: Downloader, job: Job) -> None:
         return
     zip_bytes = write_zip(adapters.blobs, job, package)
     delete_images(adapters.blobs, job.id)
-    _mark_ready(adapters, job, package, zip_bytes)
+    _mark_ready(adapters, job, package, zip_bytes, _note(job.note, budget, package, len(links)))
+
+
+def _no_room_reason(budget: JobByteBudget) -> str:
+    return f"not enough free storage space for the job byte budget of {budget.limit} bytes; please try again later"
+
+
+def _note(note: str | None, budget: JobByteBudget, package: Plan, count: int) -> str | None:
+    """The job's note (the scraper's, on what it found), with a sentence on the byte budget if it was
+    reached; the ready email picks that sentence out of the note (services/notifier/templates/ready.*)."""
+    if not budget.reached:
+        return note
+    left_out = sum(1 for failure in package.failures if failure.reason == budget.reason)
+    sentence = f"stopped at the job byte budget of {budget.limit} bytes: {left_out} of {count} images not downloaded"
+    return f"{note}; {sentence}" if note else sentence
 
 
 def _failure_reason(count: int, package: Plan) -> str:
@@ -117,7 +143,7 @@ def _failure_reason(count: int, package: Plan) -> str:
     return f"none of the {count} images could be downloaded: {package.top_reasons()}"
 
 
-def _mark_ready(adapters: Adapters, job: Job, package: Plan, zip_bytes: int) -> None:
+def _mark_ready(adapters: Adapters, job: Job, package: Plan, zip_bytes: int, note: str | None) -> None:
     current = adapters.store.get_job(job.id)
     ready = None
     if current is not None and current.status is JobStatus.PACKAGING:
@@ -125,8 +151,9 @@ def _mark_ready(adapters: Adapters, job: Job, package: Plan, zip_bytes: int) -> 
             JobStatus.READY,
             adapters.clock(),
             adapters.settings.link_ttl,
-            download_token=secrets.token_urlsafe(32),
+            token_hash=token_hash(adapters.settings.secret_key, download_token(adapters.settings.secret_key, job.id)),
             zip_bytes=zip_bytes,
+            note=note,
         )
     if ready is None or not adapters.store.transition(ready, expected=[JobStatus.PACKAGING]):
         # Failed by the stuck sweeper meanwhile, or purged: its own events already went out, and what

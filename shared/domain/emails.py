@@ -23,6 +23,9 @@ class EmailState(StrEnum):
     UNDELIVERED = "undelivered"  # still deferred when its link stopped working; given up
 
 
+# The detail of an email refused because its address asked to receive none.
+UNSUBSCRIBED = "unsubscribed"
+
 SETTLED = frozenset({EmailState.SENT, EmailState.REFUSED, EmailState.UNDELIVERED})
 
 

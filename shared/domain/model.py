@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -41,11 +40,6 @@ def check_transition(source: JobStatus, target: JobStatus) -> None:
         raise InvalidTransition(f"a job cannot go from {source} to {target}")
 
 
-def hash_token(token: str) -> str:
-    """What the store keeps to find a job by its download token, and the tombstone after purge."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @dataclass(frozen=True)
 class Progress:
     links_found: int = 0
@@ -67,7 +61,7 @@ class Job:
     progress: Progress = field(default_factory=Progress)
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    download_token: str | None = None
+    token_hash: str | None = None  # keyed hash of the download token (shared.tokens)
     expires_at: datetime | None = None
     zip_bytes: int = 0
     failure_reason: str | None = None

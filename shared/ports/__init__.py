@@ -1,6 +1,6 @@
 """The small interfaces through which every service talks to the outside world."""
 
-from shared.ports.blobs import BlobStore
+from shared.ports.blobs import BlobStore, NotEnoughRoom
 from shared.ports.browser import BrowserFactory
 from shared.ports.bundle import Adapters, Clock, utc_now
 from shared.ports.bus import DeadLetter, DeadLetterHandler, Handler, MessageBus
@@ -19,6 +19,7 @@ __all__ = [
     "JobStore",
     "Mailer",
     "MessageBus",
+    "NotEnoughRoom",
     "NotMigrated",
     "OutgoingMail",
     "utc_now",

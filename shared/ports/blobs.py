@@ -16,6 +16,15 @@ def validate_key(key: str) -> str:
     return key
 
 
+class NotEnoughRoom(Exception):
+    """The object storage has less free space than asked for: a job should not start filling it."""
+
+    def __init__(self, needed: int, free: int, where: str) -> None:
+        super().__init__(f"{needed} bytes needed but only {free} free in {where}")
+        self.needed = needed
+        self.free = free
+
+
 class BlobStore(Protocol):
     """Images and zips, by deterministic keys like `jobs/<id>/images/0001.jpg`.
 
@@ -41,3 +50,7 @@ class BlobStore(Protocol):
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object whose key starts with `prefix`; returns how many. Idempotent."""
+
+    def ensure_room(self, nbytes: int) -> None:
+        """Raise NotEnoughRoom if fewer than `nbytes` bytes can be stored now. A check, not a reservation;
+        storage with no meaningful free space to ask about (S3) never raises."""

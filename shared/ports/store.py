@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from shared.domain.emails import EmailRecord, EmailState
@@ -14,8 +14,27 @@ class JobExists(ValueError):
     """add_job was given an id that is already taken."""
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def rate_window(now: datetime, window_seconds: int) -> tuple[int, int]:
+    """The fixed rate-limit window of `window_seconds` that holds `now`: its start and end, in
+    milliseconds since the Unix epoch. Windows start at whole multiples of their length since the
+    epoch (a minute window at every whole minute of UTC), so every process and both stores cut time
+    the same way, and a caller knows when the window it was counted in ends. A naive `now` is UTC."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    if window_seconds < 1:
+        raise ValueError(f"a rate-limit window is at least one second, not {window_seconds}")
+    size = window_seconds * 1000
+    start = (now - _EPOCH) // _MS // size * size
+    return start, start + size
+
+
 class JobStore(Protocol):
-    """Jobs, their links, the notification log and download-token tombstones.
+    """Jobs, their links, the notification log and download-token tombstones; and, beside them, the
+    rate-limit counters every gateway process shares and the suppression list of unsubscribed mailboxes.
 
     Every state change is a conditional write: it applies only if the job is still in one of the
     expected states, so that concurrent or repeated handlers cannot both win.
@@ -98,6 +117,25 @@ class JobStore(Protocol):
     def expired_jobs(self, now: datetime, limit: int = 1000) -> list[Job]:
         """Jobs whose expiry time has passed and that still hold records, soonest expired first
         (looking back at most the adapter's retention before `now`, as due_jobs)."""
+
+    def hit_rate_limit(self, key: str, window_seconds: int, now: datetime, limit: int | None = None) -> int:
+        """Count one hit of `key` in its fixed window holding `now` (see rate_window) and return the
+        hit's number in that window: 1 for the first, and so on. Concurrent hits, from any thread,
+        process or replica, get distinct numbers, so of N hits in one window the numbers are exactly
+        1..N. With `limit`, a hit that finds the window already holding `limit` hits is not counted
+        (nothing is written) and gets the count plus one, above `limit`: exactly `limit` hits per window
+        get a number within it.
+
+        `key` is opaque (at most 200 characters); callers pass keyed hashes, never an address. A
+        window's count lasts until the window ends: ended windows are never read again and their
+        records go by themselves (a TTL, or deleted by later hits)."""
+
+    def suppress(self, address_hash: str) -> None:
+        """Put a mailbox on the suppression list (it asked for no more emails); idempotent. The list
+        holds keyed hashes only (shared.unsubscribe.mailbox_hash) and keeps them with no time limit."""
+
+    def is_suppressed(self, address_hash: str) -> bool:
+        """True if the mailbox with this keyed hash asked for no more emails."""
 
     def purge_job(self, job_id: str) -> None:
         """Delete every record of the job, the email address included; keep only a tombstone of

@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from shared.ports import BlobStore, NotMigrated
+from shared.adapters.files.blobs import FileBlobStore
+from shared.ports import BlobStore, NotEnoughRoom, NotMigrated
 from tests.contract.conftest import UnmigratedBlobs, assert_refused_until_migrated
 
 
@@ -108,3 +109,17 @@ def test_a_blob_store_pings_once_another_process_migrated_it(unmigrated_blobs: U
     with service.writer("jobs/late/a.jpg") as out:
         out.write(b"image")
     assert service.size("jobs/late/a.jpg") == 5
+
+
+def test_ensure_room_refuses_more_than_the_disk_holds_where_it_can_tell(blobs: BlobStore) -> None:
+    blobs.ensure_room(0)
+    blobs.ensure_room(1 << 20)
+    if isinstance(blobs, FileBlobStore):
+        with pytest.raises(NotEnoughRoom) as refused:
+            blobs.ensure_room(10**18)
+        assert refused.value.needed == 10**18
+        assert 0 <= refused.value.free < 10**18
+    else:
+        blobs.ensure_room(10**18)  # object storage tells no free space: the check never refuses
+    # Only a check: nothing was written or reserved.
+    assert blobs.size("jobs/room/images.zip") is None

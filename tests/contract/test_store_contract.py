@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from shared.adapters.cassandra.schema import parse_cassandra_url
+from shared.adapters.sqlite.store import SqliteJobStore
 from shared.domain.emails import EmailState
-from shared.domain.model import JobStatus, Link, Progress, hash_token
+from shared.domain.model import JobStatus, Link, Progress
 from shared.ports import JobStore, NotMigrated
 from shared.ports.store import JobExists
+from shared.unsubscribe import mailbox_hash
 from tests.contract.conftest import assert_refused_until_migrated
-from tests.contract.fixtures_store import UnmigratedStore
+from tests.contract.fixtures_store import UnmigratedStore, _test_keyspace
 from tests.support import SettableClock, new_job, wait_until
 
 S = JobStatus
@@ -55,7 +61,7 @@ def test_progress_is_not_rolled_back_by_a_transition(store: JobStore) -> None:
     store.add_job(job)
     store.update_progress(job.id, links_found=40, images_downloaded=12, bytes_downloaded=99_000)
     store.update_progress(job.id, images_failed=3)
-    assert store.transition(job.with_status(JobStatus.READY, download_token="t"), [JobStatus.PACKAGING])
+    assert store.transition(job.with_status(JobStatus.READY, token_hash="t"), [JobStatus.PACKAGING])
     progress = store.get_job(job.id).progress  # type: ignore[union-attr]
     assert (progress.links_found, progress.images_downloaded, progress.images_failed, progress.bytes_downloaded) == (
         40,
@@ -139,24 +145,24 @@ def test_due_stuck_and_expired_queries(store: JobStore) -> None:
 
 
 def test_purge_leaves_only_the_token_tombstone(store: JobStore) -> None:
-    job = new_job(clock, status=JobStatus.READY, download_token="secret-token")
+    job = new_job(clock, status=JobStatus.READY, token_hash="hash-of-a-token")
     store.add_job(job)
     store.save_links(job.id, [Link(1, "http://127.0.0.1/1.jpg")])
     assert store.claim_email(job.id, "ready", clock.now, clock.now + LEASE)
-    assert store.job_for_token(hash_token("secret-token")) == job
-    assert not store.is_tombstoned(hash_token("secret-token"))
+    assert store.job_for_token("hash-of-a-token") == job
+    assert not store.is_tombstoned("hash-of-a-token")
     store.purge_job(job.id)
     store.purge_job(job.id)
     assert store.get_job(job.id) is None
     assert store.get_links(job.id) == []
-    assert store.job_for_token(hash_token("secret-token")) is None
-    assert store.is_tombstoned(hash_token("secret-token"))
+    assert store.job_for_token("hash-of-a-token") is None
+    assert store.is_tombstoned("hash-of-a-token")
     assert store.emails(job.id) == {}  # the email records went with the job
 
 
 def test_times_are_kept_to_the_millisecond(store: JobStore) -> None:
     fine = clock.now + timedelta(microseconds=123_987)
-    job = new_job(lambda: fine, status=JobStatus.READY, expires_at=fine + timedelta(hours=1), download_token="t1")
+    job = new_job(lambda: fine, status=JobStatus.READY, expires_at=fine + timedelta(hours=1), token_hash="t1")
     store.add_job(job)
     truncated = fine.replace(microsecond=123_000)
     stored = store.get_job(job.id)
@@ -197,7 +203,7 @@ def test_due_and_expired_queries_across_bucket_boundaries(store: JobStore) -> No
     times = [hour - timedelta(days=3), hour - ms, hour, until, until + ms, until + timedelta(hours=2)]
     scheduled = [new_job(lambda t=t: t) for t in times]  # type: ignore[misc]
     finished = [
-        new_job(clock, status=JobStatus.READY, expires_at=t, download_token=f"token-{n}") for n, t in enumerate(times)
+        new_job(clock, status=JobStatus.READY, expires_at=t, token_hash=f"token-{n}") for n, t in enumerate(times)
     ]
     for job in reversed(scheduled + finished):
         store.add_job(job)
@@ -261,10 +267,10 @@ def test_the_backstop_removes_every_record_of_a_job_nobody_purged(store: JobStor
     store.save_links(job.id, [Link(1, "http://127.0.0.1/1.jpg")])
     store.update_progress(job.id, links_found=7, images_downloaded=5)
     assert [j.id for j in store.jobs_in(JobStatus.PACKAGING)] == [job.id]
-    ready = job.with_status(JobStatus.READY, download_token="backstop-token", expires_at=start + timedelta(seconds=2))
+    ready = job.with_status(JobStatus.READY, token_hash="backstop-token", expires_at=start + timedelta(seconds=2))
     assert store.transition(ready, [JobStatus.PACKAGING])  # deadline: start + 3 s
     assert store.claim_email(job.id, "ready", start, start + LEASE)
-    token = hash_token("backstop-token")
+    token = "backstop-token"
 
     # Past the first deadline (and the two seconds a Cassandra TTL may run over): still all there.
     wait_until(lambda: datetime.now(UTC) >= start + timedelta(seconds=2, milliseconds=100), what="2.1 s")
@@ -322,3 +328,114 @@ def test_a_store_pings_once_another_process_migrated_it(unmigrated_store: Unmigr
     job = new_job(clock)
     service.add_job(job)
     assert service.get_job(job.id) == job
+
+
+# Rate-limit counters and the suppression list (shared by every gateway process).
+
+RATE_START = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def test_rate_limit_hits_are_numbered_per_key_and_window(store: JobStore) -> None:
+    now = RATE_START + timedelta(seconds=10)
+    assert [store.hit_rate_limit("key-a", 60, now) for _ in range(3)] == [1, 2, 3]
+    assert store.hit_rate_limit("key-b", 60, now) == 1  # every key has its own count
+    assert store.hit_rate_limit("key-a", 3600, now) == 1  # and every window length
+    # Anywhere in the same window counts on; the window is [12:00:00, 12:01:00).
+    assert store.hit_rate_limit("key-a", 60, RATE_START) == 4
+    assert store.hit_rate_limit("key-a", 60, RATE_START + timedelta(seconds=59, milliseconds=999)) == 5
+
+
+def test_a_rate_limit_window_ends_and_the_next_starts_from_one(store: JobStore) -> None:
+    for _ in range(3):
+        store.hit_rate_limit("key", 60, RATE_START + timedelta(seconds=30))
+    assert store.hit_rate_limit("key", 60, RATE_START + timedelta(seconds=60)) == 1
+    assert store.hit_rate_limit("key", 60, RATE_START + timedelta(seconds=119)) == 2
+    assert store.hit_rate_limit("key", 60, RATE_START + timedelta(days=1)) == 1
+    assert store.hit_rate_limit("key", 3600, RATE_START + timedelta(days=1, minutes=59)) == 1
+
+
+def test_a_full_window_counts_no_more_hits(store: JobStore) -> None:
+    now = RATE_START + timedelta(seconds=5)
+    assert [store.hit_rate_limit("key", 60, now, limit=2) for _ in range(4)] == [1, 2, 3, 3]
+    assert store.hit_rate_limit("key", 60, now) == 3  # the refused hits were not counted
+    assert store.hit_rate_limit("key", 60, now + timedelta(minutes=1), limit=2) == 1
+
+
+def test_concurrent_rate_limit_hits_count_exactly(store: JobStore) -> None:
+    """N threads x M hits on one key in one window: the numbers are 1..N*M, each given once."""
+    threads, hits = 8, 5
+    now = RATE_START + timedelta(seconds=1)
+    start = threading.Barrier(threads)
+
+    def hit_many(_: int) -> list[int]:
+        start.wait()
+        return [store.hit_rate_limit("busy", 3600, now) for _ in range(hits)]
+
+    with ThreadPoolExecutor(threads) as pool:
+        numbers = [n for batch in pool.map(hit_many, range(threads)) for n in batch]
+    assert sorted(numbers) == list(range(1, threads * hits + 1))
+    assert store.hit_rate_limit("busy", 3600, now) == threads * hits + 1
+
+
+def test_of_concurrent_hits_on_a_full_window_exactly_the_limit_is_admitted(store: JobStore) -> None:
+    threads, hits, limit = 8, 3, 10
+    now = RATE_START + timedelta(seconds=1)
+    start = threading.Barrier(threads)
+
+    def hit_many(_: int) -> list[int]:
+        start.wait()
+        return [store.hit_rate_limit("crowd", 60, now, limit=limit) for _ in range(hits)]
+
+    with ThreadPoolExecutor(threads) as pool:
+        numbers = [n for batch in pool.map(hit_many, range(threads)) for n in batch]
+    assert sorted(n for n in numbers if n <= limit) == list(range(1, limit + 1))
+    assert [n for n in numbers if n > limit] == [limit + 1] * (threads * hits - limit)
+
+
+def _rate_records(store: JobStore, request: pytest.FixtureRequest, tmp_path: Path, key: str, start_ms: int) -> int:
+    """How many records of `key`'s one-second window the store still holds, read behind its back."""
+    if isinstance(store, SqliteJobStore):
+        db = sqlite3.connect(tmp_path / "store.sqlite3")
+        try:
+            return int(db.execute("SELECT count(*) FROM rate_limits WHERE rate_key = ?", (key,)).fetchone()[0])
+        finally:
+            db.close()
+    url, admin = _test_keyspace(request.config)
+    keyspace = parse_cassandra_url(url).keyspace
+    rows = admin.execute(
+        f"SELECT seq FROM {keyspace}.rate_hits WHERE rate_key = %s AND window_seconds = 1 AND window_start = %s",
+        [key, start_ms],
+    )
+    return len(list(rows))
+
+
+def test_an_ended_window_leaves_no_records(store: JobStore, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """On the real clock with one-second windows: Cassandra's rows expire by their TTL, SQLite's are
+    deleted by later hits."""
+    now = datetime.now(UTC)
+    assert store.hit_rate_limit("short", 1, now) == 1
+    assert store.hit_rate_limit("short", 1, now) == 2
+    start_ms = (now - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1) // 1000 * 1000
+    assert _rate_records(store, request, tmp_path, "short", start_ms) > 0
+
+    def gone() -> bool:
+        store.hit_rate_limit("other", 1, datetime.now(UTC))
+        return _rate_records(store, request, tmp_path, "short", start_ms) == 0
+
+    wait_until(gone, timeout=8, what="the ended window's records to go")
+
+
+def test_a_suppressed_mailbox_stays_suppressed(store: JobStore) -> None:
+    key = "k" * 48
+    unsubscribed = mailbox_hash(key, "Someone+news@Example.com")
+    assert not store.is_suppressed(unsubscribed)
+    store.suppress(unsubscribed)
+    store.suppress(unsubscribed)  # idempotent
+    assert store.is_suppressed(unsubscribed)
+    assert store.is_suppressed(mailbox_hash(key, "someone@example.com"))
+    assert not store.is_suppressed(mailbox_hash(key, "someone.else@example.com"))
+    # Purging the address's jobs does not forget it.
+    job = new_job(clock, email="someone@example.com")
+    store.add_job(job)
+    store.purge_job(job.id)
+    assert store.is_suppressed(unsubscribed)

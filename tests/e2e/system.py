@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -107,7 +108,8 @@ def _base_env(url: str, extra: dict[str, str]) -> dict[str, str]:
             "IMGJOB_ALLOW_PRIVATE_NETWORKS": "true",
             "IMGJOB_SEARCH_PROVIDERS": "bing",
             "IMGJOB_SWEEP_INTERVAL": "1",
-            "IMGJOB_SECRET_KEY": "e2e-secret",
+            # One per system (every process of it shares it), random: the real stack refuses a weak one.
+            "IMGJOB_SECRET_KEY": secrets.token_urlsafe(48),
         }
     )
     env.update(extra)
@@ -159,13 +161,15 @@ def running_system(kind: str, workdir: Path, **extra: str) -> Iterator[RunningSy
         yield system
 
 
-def personal_data_left(system: RunningSystem, *needles: str) -> list[str]:
+def personal_data_left(system: RunningSystem, *needles: str, store_only: bool = False) -> list[str]:
     """Where anything of ours still holds one of `needles` (an address, a query, a token): every file
     under var/ (store, WAL, blobs, outbox, dead letters) and the services' logs; with the real stack
     also every object of the run's bucket and every row of every table of the run's keyspace. The mail
     server's own mailbox does not count."""
     found = []
     files = [p for p in (system.workdir / "var").rglob("*") if p.is_file()] + list(system.logs)
+    if store_only:  # the database files alone (with the real stack, the keyspace below)
+        files = [p for p in files if p.name.startswith("imgjob.sqlite3")]
     for path in files:
         data = path.read_bytes()
         found += [f"{path}: {needle!r}" for needle in needles if needle.encode() in data]
@@ -176,7 +180,7 @@ def personal_data_left(system: RunningSystem, *needles: str) -> list[str]:
     from shared.adapters.s3.blobs import S3BlobStore
 
     blobs = S3BlobStore(system.env["IMGJOB_BLOB_URL"])
-    for item in blobs.client.list_objects(blobs.bucket, recursive=True):
+    for item in [] if store_only else blobs.client.list_objects(blobs.bucket, recursive=True):
         data = b"".join(blobs.read(item.object_name or ""))
         found += [f"s3 {item.object_name}: {needle!r}" for needle in needles if needle.encode() in data]
 

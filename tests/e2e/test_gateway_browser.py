@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import io
-import secrets
 import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -27,6 +26,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from shared.domain.model import JobStatus
 from shared.ports import Adapters
+from shared.tokens import download_token, token_hash
 from tests.support import OWNER_EMAIL, SettableClock, add_job, move
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -173,12 +173,12 @@ def test_a_person_schedules_a_search_follows_it_and_downloads_the_zip(
     with adapters.blobs.writer(packaging.zip_key) as out:
         out.write(data)
     adapters.store.update_progress(job.id, images_downloaded=23, images_failed=2, bytes_downloaded=5_600_000)
-    token = secrets.token_urlsafe(32)
+    token = download_token(adapters.settings.secret_key, job.id)
     ready = move(
         adapters,
         replace(packaging, zip_bytes=len(data)),
         JobStatus.READY,
-        download_token=token,
+        token_hash=token_hash(adapters.settings.secret_key, token),
         finished_at=now,
         expires_at=now + timedelta(hours=24),
     )

@@ -97,6 +97,8 @@ def test_a_scheduled_job_is_harvested_zipped_emailed_and_then_forgotten(
         download_url = link_in(ready, rf"{re.escape(system.url)}/download/[A-Za-z0-9_-]+")
         response = requests.get(download_url, timeout=30)
         assert response.status_code == 200
+        # At rest the store keeps only a keyed hash of the token: the link is in the email alone.
+        assert personal_data_left(system, download_url.rsplit("/", 1)[-1], store_only=True) == []
         assert "attachment" in response.headers["Content-Disposition"]
 
         archive = zipfile.ZipFile(io.BytesIO(response.content))

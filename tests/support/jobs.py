@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 import uuid
 from collections.abc import Sequence
@@ -11,6 +10,7 @@ from typing import Any
 
 from shared.domain.model import Job, JobStatus, Link
 from shared.ports import Adapters, Clock
+from shared.tokens import download_token, token_hash
 
 # Whose jobs add_job and make_ready_job make unless told: pages and API answers must never show it.
 OWNER_EMAIL = "owner.secret@example.com"
@@ -61,21 +61,19 @@ def add_job(adapters: Adapters, *, status: JobStatus = JobStatus.SCHEDULED, **fi
     return job
 
 
-def make_ready_job(
-    adapters: Adapters, data: bytes, *, ttl: float = 3600, token: str = "", **fields: Any
-) -> tuple[Job, str]:
+def make_ready_job(adapters: Adapters, data: bytes, *, ttl: float = 3600, **fields: Any) -> tuple[Job, str]:
     """A ready job whose zip holds `data` and whose link lives `ttl` seconds from now, and its download
-    token (`token`, or a random one); `fields` as for add_job."""
+    token (derived as the packager does); `fields` as for add_job."""
     job = add_job(adapters, status=JobStatus.PACKAGING, **fields)
     with adapters.blobs.writer(job.zip_key) as out:
         out.write(data)
     now = adapters.clock()
-    token = token or secrets.token_urlsafe(32)
+    token = download_token(adapters.settings.secret_key, job.id)
     ready = move(
         adapters,
         job,
         JobStatus.READY,
-        download_token=token,
+        token_hash=token_hash(adapters.settings.secret_key, token),
         finished_at=now,
         expires_at=now + timedelta(seconds=ttl),
         zip_bytes=len(data),

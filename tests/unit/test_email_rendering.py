@@ -17,6 +17,7 @@ from shared.adapters.outbox.mailer import build_message
 from shared.adapters.smtp.mailer import SmtpMailer
 from shared.config import Settings
 from shared.domain.model import Job, JobStatus, Progress
+from shared.tokens import download_token
 from tests.support import new_job, text_part
 
 SENDER = "imgjob <imgjob@localhost>"
@@ -41,7 +42,7 @@ def job_for(kind: str, query: str) -> Job:
         progress=Progress(links_found=25, images_downloaded=18, images_failed=2),
         started_at=NOW,
         finished_at=NOW + timedelta(minutes=5) if finished else None,
-        download_token="tok123" if kind == emails.READY else None,
+        token_hash="h" if kind == emails.READY else None,
         expires_at=NOW + timedelta(days=1) if finished else None,
         failure_reason="bing: blocked by a CAPTCHA page" if kind == emails.FAILED else None,
     )
@@ -51,7 +52,8 @@ def check_every_mailer_takes_it(kind: str, query: str) -> None:
     job = job_for(kind, query)
     mail = emails.render(kind, job, SETTINGS)
     stable_id = f"<{job.id}.{kind}@gateway.test>"
-    assert (mail.job_id, mail.kind, mail.message_id, mail.headers) == (job.id, kind, stable_id, {})
+    assert (mail.job_id, mail.kind, mail.message_id) == (job.id, kind, stable_id)
+    assert mail.headers == emails.unsubscribe_headers(job.email, SETTINGS)
 
     # What the outbox writes, read back as a mail client would.
     parsed = email.message_from_bytes(bytes(build_message(mail, SENDER)), policy=email.policy.default)
@@ -64,7 +66,7 @@ def check_every_mailer_takes_it(kind: str, query: str) -> None:
     assert parsed["To"] == job.email
     assert f"http://gateway.test/jobs/{job.id}" in text_part(parsed) or kind == emails.READY
     if kind == emails.READY:
-        assert "http://gateway.test/download/tok123" in text_part(parsed)
+        assert f"http://gateway.test/download/{download_token(SETTINGS.secret_key, job.id)}" in text_part(parsed)
 
     # What the SMTP mailer hands the server, built without a connection.
     with SMTP._app.app_context():

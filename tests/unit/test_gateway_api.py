@@ -84,7 +84,6 @@ def test_invalid_bodies_get_422_with_field_errors(
 @pytest.mark.parametrize(
     ("raw", "content_type"),
     [
-        (b"query=cats&count=3", "application/x-www-form-urlencoded"),
         (b'{"query": "cats",', "application/json"),
         (b"\xff\xfe\x00", "application/json"),
         (b"[" * 20_000 + b"]" * 20_000, "application/json"),
@@ -100,6 +99,58 @@ def test_a_body_that_is_not_json_gets_400(
     assert response.status_code == 400
     assert set(response.get_json()["errors"]) == {"body"}
     assert adapters.store.jobs_in(JobStatus.SCHEDULED) == []
+
+
+VALID = json.dumps(body()).encode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "headers"),
+    [
+        # What a form on another site can post from its visitors' browsers without a CORS preflight.
+        (VALID, {"Content-Type": "text/plain"}),
+        (VALID, {"Content-Type": "text/plain; charset=utf-8"}),
+        (b"query=lighthouses&email=api%40example.com&count=10", {"Content-Type": "application/x-www-form-urlencoded"}),
+        (
+            b'--b\r\nContent-Disposition: form-data; name="query"\r\n\r\ncats\r\n--b--\r\n',
+            {"Content-Type": "multipart/form-data; boundary=b"},
+        ),
+        (VALID, {}),
+        (VALID, {"Content-Type": ""}),
+        # JSON in name only.
+        (VALID, {"Content-Type": "application/ld+json"}),
+        (VALID, {"Content-Type": "text/json"}),
+        (VALID, {"Content-Type": "application/jsonp"}),
+    ],
+    ids=["text-plain", "text-plain-utf8", "form", "multipart", "missing", "empty", "ld-json", "text-json", "jsonp"],
+)
+def test_a_body_without_a_json_content_type_gets_415_and_stores_nothing(
+    client: FlaskClient, adapters: Adapters, raw: bytes, headers: dict[str, str]
+) -> None:
+    response = client.post("/api/jobs", data=raw, headers=headers)
+    assert response.status_code == 415
+    assert response.mimetype == "application/json"
+    assert response.get_json() == {"errors": {"body": "Send the job as JSON with Content-Type: application/json."}}
+    assert adapters.store.jobs_in(JobStatus.SCHEDULED) == []
+
+
+def test_a_refused_content_type_is_not_even_read(client: FlaskClient, adapters: Adapters) -> None:
+    # Far over the body limit: a 413 would mean the body was read before the type was looked at.
+    response = client.post("/api/jobs", data=b"x" * 200_000, content_type="text/plain")
+    assert response.status_code == 415
+    assert adapters.store.jobs_in(JobStatus.SCHEDULED) == []
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "Application/JSON", "APPLICATION/JSON ; Charset=UTF-8"]
+)
+def test_json_with_parameters_or_in_any_case_is_accepted(
+    client: FlaskClient, adapters: Adapters, content_type: str
+) -> None:
+    response = client.post("/api/jobs", data=VALID, headers={"Content-Type": content_type})
+    assert response.status_code == 201
+    job = adapters.store.get_job(response.get_json()["id"])
+    assert job is not None and job.query == "lighthouses"
 
 
 def test_a_huge_body_gets_413_as_json(client: FlaskClient) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +13,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from shared.domain.model import JobStatus
 from shared.ports import Adapters
+from shared.tokens import download_token, token_hash
 from tests.support import SettableClock, add_job, move
 
 pytestmark = pytest.mark.browser
@@ -83,12 +83,12 @@ def test_status_page_follows_the_job_without_reloading(driver: WebDriver, base_u
     assert not driver.find_element(By.CSS_SELECTOR, '[data-part="cancel"]').is_displayed()
 
     packaging = move(adapters, running, JobStatus.PACKAGING)
-    token = secrets.token_urlsafe(32)
+    token = download_token(adapters.settings.secret_key, job.id)
     move(
         adapters,
         replace(packaging, zip_bytes=2_000_000),
         JobStatus.READY,
-        download_token=token,
+        token_hash=token_hash(adapters.settings.secret_key, token),
         finished_at=now,
         expires_at=now + timedelta(hours=1),
     )

@@ -1,19 +1,23 @@
-"""Rate limits on submission, per client address and per email address, for the form and the API."""
+"""Rate limits on submission, per client network and per mailbox, for the form and the API, counted in the
+store every gateway process shares."""
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
-from services.gateway import ratelimit
 from services.gateway.app import create_app
-from services.gateway.ratelimit import Rate, SlidingWindow, wait_phrase
+from services.gateway.ratelimit import Limits, Rate, client_network, wait_phrase
 from shared.config import Settings
 from shared.domain.model import JobStatus
 from shared.ports import Adapters
+from shared.unsubscribe import normalise_mailbox
 from tests.support import SettableClock, embedded_adapters
 from tests.unit.test_gateway_support import metric, post_form
 
@@ -66,32 +70,118 @@ def test_defaults_let_a_person_or_a_test_submit_several_jobs_quickly() -> None:
     assert Settings.from_env({"IMGJOB_PROXY_HOPS": "1"}).proxy_hops == 1
 
 
-def test_the_window_slides(clock: SettableClock) -> None:
-    window = SlidingWindow(Rate(2, 60), lambda: clock().timestamp())
-    assert window.hit("a") is None
-    clock.advance(seconds=30)
-    assert window.hit("a") is None
-    assert window.hit("a") == 30.0  # the first hit leaves the window in 30 s
-    assert window.hit("b") is None  # other keys have their own window
-    clock.advance(seconds=30)
-    assert window.hit("a") is None
-    assert window.hit("a") is not None
-    clock.advance(seconds=3600)
-    window.hit("c")
-    assert window.hit("a") is None
+def test_windows_are_fixed_and_a_refused_hit_is_told_when_its_window_ends(tmp_path: Path) -> None:
+    clock = SettableClock(datetime(2030, 1, 1, 12, 0, 15, tzinfo=UTC))  # 15 s into a minute
+    adapters = embedded_adapters(tmp_path, clock)
+    try:
+        limits = Limits.create("2/minute", "off", adapters.store, "k" * 48, clock)
+        assert limits.admit_address("203.0.113.9") is None
+        clock.advance(seconds=30)
+        assert limits.admit_address("203.0.113.9") is None
+        refused = limits.admit_address("203.0.113.9")
+        assert refused is not None and refused.limit == "address"
+        assert refused.retry_after == 15.0  # the minute ends at 12:01:00
+        assert "at most 2 per minute" in refused.message and "15 seconds" in refused.message
+        assert limits.admit_address("203.0.113.10") is None  # another network has its own count
+        assert limits.admit_email("someone@example.com") is None  # "off"
+        clock.advance(seconds=15)  # 12:01:00, a new window
+        assert limits.admit_address("203.0.113.9") is None
+        assert limits.admit_address("203.0.113.9") is None
+        assert limits.admit_address("203.0.113.9") is not None
+    finally:
+        adapters.close()
 
 
-def test_stale_keys_are_forgotten_so_memory_stays_bounded(
-    clock: SettableClock, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("address", "network"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2::ffff", "2001:db8:1:2::/64"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_clients_are_counted_by_network(address: str, network: str) -> None:
+    assert client_network(address) == network
+
+
+@pytest.mark.parametrize(
+    ("email", "mailbox"),
+    [
+        ("Name@Example.com", "name@example.com"),
+        ("name+1@example.com", "name@example.com"),
+        ("NAME+news+2@EXAMPLE.COM", "name@example.com"),
+        ("n.a.m.e@gmail.com", "name@gmail.com"),
+        ("N.A.M.E+x@GoogleMail.com", "name@gmail.com"),
+        ("n.a.m.e@example.com", "n.a.m.e@example.com"),  # dots matter elsewhere
+    ],
+)
+def test_mailboxes_are_normalised(email: str, mailbox: str) -> None:
+    assert normalise_mailbox(email) == mailbox
+
+
+def test_an_ipv6_client_cannot_walk_around_the_limit_inside_its_64(
+    tmp_path: Path, clock: SettableClock, closing: list[Adapters]
 ) -> None:
-    monkeypatch.setattr(ratelimit, "SWEEP_ABOVE_KEYS", 2)
-    window = SlidingWindow(Rate(1, 60), lambda: clock().timestamp())
-    for key in "abc":
-        window.hit(key)
-    assert len(window) == 3
-    clock.advance(seconds=61)
-    assert window.hit("d") is None
-    assert len(window) == 1
+    client, adapters = limited_client(tmp_path, clock, rate_limit_per_address="2/minute", rate_limit_per_email="off")
+    closing.append(adapters)
+
+    def post(address: str) -> int:
+        return client.post("/api/jobs", json=api_body(), environ_base={"REMOTE_ADDR": address}).status_code
+
+    assert post("2001:db8:aa:bb::1") == 201
+    assert post("2001:db8:aa:bb::2") == 201
+    assert post("2001:db8:aa:bb:ffff:ffff:ffff:fffe") == 429  # same /64, another address
+    assert post("2001:db8:aa:bc::1") == 201  # the next /64 is someone else
+    assert post("192.0.2.44") == 201
+    assert post("::ffff:192.0.2.44") == 201
+    assert post("192.0.2.44") == 429  # the mapped address was the same client
+
+
+def test_one_mailbox_however_it_is_spelled_has_one_allowance(
+    tmp_path: Path, clock: SettableClock, closing: list[Adapters]
+) -> None:
+    client, adapters = limited_client(tmp_path, clock, rate_limit_per_address="off", rate_limit_per_email="3/hour")
+    closing.append(adapters)
+    assert client.post("/api/jobs", json=api_body("name+1@gmail.com")).status_code == 201
+    assert client.post("/api/jobs", json=api_body("Name@gmail.com")).status_code == 201
+    assert client.post("/api/jobs", json=api_body("n.a.m.e@googlemail.com")).status_code == 201
+    refused = client.post("/api/jobs", json=api_body("N.a.m.e+again@Gmail.com"))
+    assert refused.status_code == 429
+    assert set(refused.get_json()["errors"]) == {"email"}
+    assert client.post("/api/jobs", json=api_body("name2@gmail.com")).status_code == 201
+
+
+def test_every_app_on_one_store_shares_the_counts(
+    tmp_path: Path, clock: SettableClock, closing: list[Adapters]
+) -> None:
+    """Two gateway processes (here two apps, each with its own adapters) on one store: one limit."""
+    changes = {"rate_limit_per_address": "off", "rate_limit_per_email": "2/hour"}
+    first, adapters = limited_client(tmp_path, clock, **changes)
+    second, others = limited_client(tmp_path, clock, **changes)
+    closing.extend([adapters, others])
+    assert first.post("/api/jobs", json=api_body("shared@example.com")).status_code == 201
+    assert second.post("/api/jobs", json=api_body("shared@example.com")).status_code == 201
+    assert first.post("/api/jobs", json=api_body("shared@example.com")).status_code == 429
+    assert second.post("/api/jobs", json=api_body("shared@example.com")).status_code == 429
+
+
+def test_the_counters_hold_no_address(tmp_path: Path, clock: SettableClock, closing: list[Adapters]) -> None:
+    client, adapters = limited_client(tmp_path, clock, rate_limit_per_address="5/minute", rate_limit_per_email="5/hour")
+    closing.append(adapters)
+    assert client.post("/api/jobs", json=api_body("counted@example.com"), environ_base={"REMOTE_ADDR": "198.51.100.77"})
+    db = sqlite3.connect(tmp_path / "imgjob.sqlite3")
+    try:
+        rows = db.execute("SELECT rate_key, hits FROM rate_limits ORDER BY rate_key").fetchall()
+    finally:
+        db.close()
+    assert [hits for _, hits in rows] == [1, 1]
+    keys = " ".join(key for key, _ in rows)
+    assert re.fullmatch(r"mailbox:[0-9a-f]{64} network:[0-9a-f]{64}", keys)
+    for plain in ("counted", "198.51.100.77", "example.com"):
+        assert plain not in keys
 
 
 @pytest.mark.parametrize(
@@ -135,13 +225,16 @@ def test_the_api_refuses_too_many_jobs_for_one_email(
     refused = client.post("/api/jobs", json=api_body("SAME@example.com"))
     assert refused.status_code == 429
     assert set(refused.get_json()["errors"]) == {"email"}
-    assert int(refused.headers["Retry-After"]) == 3600
+    # The clock is at 09:30: the hour's window ends at 10:00.
+    assert int(refused.headers["Retry-After"]) == 1800
+    assert "Please try again in 30 minutes." in refused.get_json()["errors"]["email"]
     assert client.post("/api/jobs", json=api_body("other@example.com")).status_code == 201
     # Invalid submissions for the address do not use its allowance.
     assert client.post("/api/jobs", json=api_body("same@example.com", count=0)).status_code == 422
-    clock.advance(minutes=30)
-    assert client.post("/api/jobs", json=api_body("same@example.com")).status_code == 429
-    clock.advance(minutes=31)
+    clock.advance(minutes=29, seconds=59)
+    refused = client.post("/api/jobs", json=api_body("same@example.com"))
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    clock.advance(seconds=1)
     assert client.post("/api/jobs", json=api_body("same@example.com")).status_code == 201
 
 

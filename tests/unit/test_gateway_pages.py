@@ -239,11 +239,41 @@ def test_retry_link_fills_the_form_and_schedules_nothing(client: FlaskClient, ad
     assert client.get(f"/jobs/{job.id}/again?sig={signature}").status_code == 404
 
 
-@pytest.mark.parametrize("signature", ["", "0" * 32, "not-a-signature"])
-def test_an_unsigned_retry_link_does_not_reveal_the_email(
+@pytest.mark.parametrize("query", ["", "?sig="])
+def test_an_unsigned_retry_link_fills_the_form_without_the_email(
+    client: FlaskClient, adapters: Adapters, query: str
+) -> None:
+    job = add_job(adapters, query="tabby & kittens", status=JobStatus.FAILED)
+    response = client.get(f"/jobs/{job.id}/again{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'value="tabby &amp; kittens"' in html
+    assert OWNER_EMAIL not in html
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "0" * 32,
+        "not-a-signature",
+        "%C3%A9" * 32,  # non-ASCII: str comparison would raise TypeError (a 500)
+        "%FF%FE",  # not even UTF-8
+        "%ED%B3%BF",  # an encoded surrogate
+        "%00",
+        "SIG",
+    ],
+)
+def test_a_wrongly_signed_retry_link_is_refused_with_a_403_page(
     client: FlaskClient, adapters: Adapters, signature: str
 ) -> None:
     job = add_job(adapters, query="tabby & kittens", status=JobStatus.FAILED)
-    html = client.get(f"/jobs/{job.id}/again?sig={signature}").get_data(as_text=True)
-    assert 'value="tabby &amp; kittens"' in html
-    assert OWNER_EMAIL not in html
+    right = retry_signature(adapters.settings.secret_key, job.id)
+    for sig in (signature, right.upper(), right[:-1], right + "0"):
+        response = client.get(f"/jobs/{job.id}/again?sig={sig}")
+        html = response.get_data(as_text=True)
+        assert response.status_code == 403, sig
+        assert "text/html" in response.content_type
+        assert "This link is not valid" in html
+        assert OWNER_EMAIL not in html and "tabby" not in html
+        # The way on: the same search, filled in without the address.
+        assert f'href="/jobs/{job.id}/again"' in html

@@ -7,7 +7,7 @@ from services.janitor import handlers
 from services.notifier.handlers import on_job_started
 from shared.adapters.sqlite.store import SqliteJobStore, sqlite_path
 from shared.domain.emails import EmailState
-from shared.domain.model import Job, Link, hash_token
+from shared.domain.model import Job, Link
 from shared.events import JOB_EXPIRE, JOB_FAILED, JOB_STARTED, Event
 from shared.ports import Adapters
 from tests.support import EventRecorder, SettableClock, make_ready_job
@@ -15,7 +15,7 @@ from tests.support import EventRecorder, SettableClock, make_ready_job
 
 def ready_job(adapters: Adapters, email: str, ttl: float = 60) -> Job:
     """A ready job of `email`'s, with a link, its zip and its ready email sent; its link lives `ttl` s."""
-    job, _ = make_ready_job(adapters, b"zip bytes", ttl=ttl, token=f"token-{email}", email=email)
+    job, _ = make_ready_job(adapters, b"zip bytes", ttl=ttl, email=email)
     adapters.store.save_links(job.id, [Link(1, "http://127.0.0.1/a.jpg", None, "bing")])
     now = adapters.clock()
     claim = adapters.store.claim_email(job.id, "ready", now, now + timedelta(minutes=1))
@@ -31,7 +31,7 @@ def test_expiry_deletes_files_and_records_and_leaves_a_tombstone(adapters: Adapt
     assert adapters.store.get_job(job.id) is None
     assert adapters.store.get_links(job.id) == []
     assert adapters.blobs.size(job.zip_key) is None
-    assert adapters.store.is_tombstoned(hash_token(f"token-{email}"))
+    assert job.token_hash and adapters.store.is_tombstoned(job.token_hash)
     # Gone from disk too: not in the database file, its free pages, or the write-ahead log.
     database = sqlite_path(adapters.settings.store_url)
     for path in database.parent.glob(database.name + "*"):

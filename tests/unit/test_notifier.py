@@ -9,6 +9,7 @@ from shared.domain.model import JobStatus
 from shared.events import JOB_EMAIL_DUE, JOB_FAILED, JOB_READY, JOB_STARTED, Event
 from shared.ports import Adapters
 from shared.ports.mail import MailDeferred, MailRefused, OutgoingMail
+from shared.tokens import download_token
 from tests.support import SettableClock, html_part, new_job, read_outbox, text_part
 
 
@@ -46,7 +47,7 @@ def test_ready_email_holds_the_link_and_the_expiry_in_the_persons_time_zone(adap
         adapters.clock,
         status=JobStatus.READY,
         timezone="America/New_York",
-        download_token="tok123",
+        token_hash="set once ready",
         expires_at=expires,
     )
     adapters.store.add_job(job)
@@ -54,9 +55,10 @@ def test_ready_email_holds_the_link_and_the_expiry_in_the_persons_time_zone(adap
     [message] = read_outbox(outbox(adapters))
     text = text_part(message)
     assert message["Subject"].startswith("Ready")
-    assert "https://imgjob.example/download/tok123" in text
+    link = f"https://imgjob.example/download/{download_token(adapters.settings.secret_key, job.id)}"
+    assert link in text
     assert "Wed 02 Jan 2030, 07:00 (America/New_York)" in text
-    assert 'href="https://imgjob.example/download/tok123"' in html_part(message)
+    assert f'href="{link}"' in html_part(message)
 
 
 def test_failed_email_holds_the_reason_and_a_link_to_schedule_again(adapters: Adapters) -> None:
@@ -139,9 +141,7 @@ def test_a_refused_email_is_recorded_and_never_tried_again(adapters: Adapters) -
 def test_a_deferred_email_is_given_up_when_its_link_would_have_expired(
     adapters: Adapters, clock: SettableClock
 ) -> None:
-    job = new_job(
-        adapters.clock, status=JobStatus.READY, download_token="t", expires_at=clock.now + timedelta(seconds=35)
-    )
+    job = new_job(adapters.clock, status=JobStatus.READY, token_hash="h", expires_at=clock.now + timedelta(seconds=35))
     adapters.store.add_job(job)
     published = Published(adapters)
     adapters.mailer = FailingMailer(MailDeferred("SMTP 451"))

@@ -23,6 +23,7 @@ from shared.config import Settings
 from shared.domain.model import Job, JobStatus
 from shared.events import JOB_LINKS_COLLECTED, JOB_READY, Event
 from shared.ports import Adapters
+from shared.tokens import download_token
 from tests.fakeweb import FakeWeb
 from tests.support import EventRecorder, packaging_job, read_outbox, text_part, wait_until
 
@@ -134,4 +135,4 @@ def test_a_packager_killed_mid_job_is_finished_by_the_redelivery(web: FakeWeb, t
     assert len(mails) == 1, "one ready email for two job.ready deliveries"
     message = mails[0]
     assert str(message["Subject"]).startswith("Ready")
-    assert f"/download/{done.download_token}" in text_part(message)
+    assert f"/download/{download_token(adapters.settings.secret_key, done.id)}" in text_part(message)

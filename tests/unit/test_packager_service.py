@@ -23,6 +23,7 @@ from shared.domain.model import Job, JobStatus
 from shared.events import JOB_FAILED, JOB_LINKS_COLLECTED, JOB_READY, Event
 from shared.ports import Adapters
 from shared.runtime import Runner
+from shared.tokens import download_token, token_hash
 from tests.fakeweb import FakeWeb
 from tests.support import EventRecorder, embedded_adapters, packaging_job
 
@@ -96,7 +97,9 @@ def test_a_job_with_failures_and_duplicates_becomes_ready(
     assert ready_event.payload == {"images": 23, "failed": 6}
     done = adapters.store.get_job(job.id)
     assert done is not None and done.status is JobStatus.READY
-    assert done.download_token and len(done.download_token) >= 40
+    assert done.token_hash == token_hash(
+        adapters.settings.secret_key, download_token(adapters.settings.secret_key, done.id)
+    )
     assert done.finished_at is not None and done.expires_at == done.finished_at + timedelta(seconds=86400)
 
     raw = _read_zip(adapters, job)
@@ -166,7 +169,7 @@ def test_a_job_whose_images_all_fail_is_failed(web: FakeWeb, adapters: Adapters,
     failed = adapters.store.get_job(job.id)
     assert failed is not None and failed.status is JobStatus.FAILED
     assert failed.failure_reason == reason
-    assert failed.download_token is None
+    assert failed.token_hash is None
     assert adapters.blobs.size(job.zip_key) is None
     assert (failed.progress.images_downloaded, failed.progress.images_failed) == (0, 4)
     assert not [e for e in running.events if e.type == JOB_READY]

@@ -67,6 +67,8 @@
     setText("bytes_downloaded", humanBytes(p.bytes_downloaded || 0));
     var bar = field("progress");
     if (bar) bar.value = p.images_downloaded || 0;
+    setText("note", job.note || "");
+    show("note", !!job.note);
     setText("failure_reason", job.failure_reason || "");
     show("failure", !!job.failure_reason);
     setText("expires_at", formatTime(job.expires_at));

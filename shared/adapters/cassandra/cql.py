@@ -14,7 +14,7 @@ STATE = (
     "scheduled_at",
     "started_at",
     "finished_at",
-    "download_token",
+    "token_hash",
     "expires_at",
     "zip_bytes",
     "failure_reason",
@@ -31,7 +31,16 @@ _SET_PROGRESS = ", ".join(f"{c} = ?" for c in PROGRESS)
 _IF_PROGRESS = " AND ".join(f"{c} = ?" for c in PROGRESS)
 
 LWT = frozenset(
-    {"insert_job", "transition_job", "carry_progress", "delete_job", "claim_email", "reclaim_email", "settle_email"}
+    {
+        "insert_job",
+        "transition_job",
+        "carry_progress",
+        "delete_job",
+        "claim_email",
+        "reclaim_email",
+        "settle_email",
+        "insert_rate_hit",
+    }
 )
 
 STATEMENTS: dict[str, str] = {
@@ -93,4 +102,17 @@ STATEMENTS: dict[str, str] = {
         "DELETE FROM {ks}.jobs_by_status WHERE status = ? AND shard = ? AND scheduled_at = ? AND job_id = ?"
     ),
     "scan_status": "SELECT scheduled_at, job_id FROM {ks}.jobs_by_status WHERE status = ? AND shard = ? LIMIT ?",
+    # The newest hit of a rate-limit window (rows are in descending order of seq).
+    "top_rate_hit": (
+        "SELECT seq FROM {ks}.rate_hits WHERE rate_key = ? AND window_seconds = ? AND window_start = ? LIMIT 1"
+    ),
+    "insert_rate_hit": (
+        "INSERT INTO {ks}.rate_hits (rate_key, window_seconds, window_start, seq, hit) VALUES (?, ?, ?, ?, ?)"
+        " IF NOT EXISTS USING TTL ?"
+    ),
+    "select_rate_hit": (
+        "SELECT hit FROM {ks}.rate_hits WHERE rate_key = ? AND window_seconds = ? AND window_start = ? AND seq = ?"
+    ),
+    "insert_suppression": "INSERT INTO {ks}.suppressions (address_hash, suppressed_at) VALUES (?, ?)",
+    "select_suppression": "SELECT address_hash FROM {ks}.suppressions WHERE address_hash = ?",
 }

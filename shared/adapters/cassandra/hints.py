@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from shared.adapters.cassandra.rows import Row, bucket, ms, read_ms, shard, ttl_until
 from shared.adapters.store_rules import left_for_good
-from shared.domain.model import Job, JobStatus, hash_token
+from shared.domain.model import Job, JobStatus
 
 Call = tuple[str, Sequence[Any]]
 Verdict = Literal["keep", "skip", "drop"]
@@ -32,8 +32,8 @@ def hints_for(job: Job, deadline_ms: int, tombstone_ttl_ms: int) -> list[Call]:
         at = ms(job.expires_at)
         assert at is not None
         calls.append(("insert_expiry", [bucket(at), at, job.id, ttl]))
-    if job.download_token:
-        token_hash = hash_token(job.download_token)
+    if job.token_hash:
+        token_hash = job.token_hash
         calls.append(("insert_token", [token_hash, job.id, ttl]))
         # Written now so that the link says "Link has expired" even if the backstop TTL, not the
         # janitor, ends the job: the tombstone counts only from live_until on (see is_tombstoned).
@@ -55,8 +55,8 @@ def stale_hints(before: Row, job: Job, expected: Sequence[JobStatus]) -> list[Ca
     old_expiry = read_ms(before["expires_at"])
     if old_expiry is not None and old_expiry != ms(job.expires_at):
         calls.append(("delete_expiry", [bucket(old_expiry), old_expiry, job.id]))
-    if before["download_token"] and before["download_token"] != job.download_token:
-        calls.append(("delete_token", [hash_token(before["download_token"])]))
+    if before["token_hash"] and before["token_hash"] != job.token_hash:
+        calls.append(("delete_token", [before["token_hash"]]))
     return calls
 
 
@@ -70,8 +70,8 @@ def all_hints_of(row: Row) -> list[Call]:
         calls.append(("delete_due", [bucket(due), due, job_id]))
     if expiry is not None:
         calls.append(("delete_expiry", [bucket(expiry), expiry, job_id]))
-    if row["download_token"]:
-        calls.append(("delete_token", [hash_token(row["download_token"])]))
+    if row["token_hash"]:
+        calls.append(("delete_token", [row["token_hash"]]))
     return calls
 
 

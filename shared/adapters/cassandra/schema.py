@@ -29,7 +29,7 @@ TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "jobs": (
         "job_id text PRIMARY KEY, query text, email text, count int, timezone text, created_at timestamp,"
         " scheduled_at timestamp, status text, started_at timestamp, finished_at timestamp,"
-        " download_token text, expires_at timestamp, zip_bytes bigint, failure_reason text, note text,"
+        " token_hash text, expires_at timestamp, zip_bytes bigint, failure_reason text, note text,"
         " purge_after timestamp,"
         " links_found int, images_downloaded int, images_failed int, bytes_downloaded bigint",
         _RECORDS,
@@ -69,6 +69,20 @@ TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         _HINTS,
         ("status", "shard"),
     ),
+    # Rate-limit counters: one partition per (key, window length, window start in ms), one row per
+    # counted hit, numbered from 1 by `INSERT ... IF NOT EXISTS` (so concurrent hits get distinct
+    # numbers), newest first. Every row has a TTL to its window's end; ended windows are never read.
+    # Keys are keyed hashes. Written once and expired whole: time-window compaction drops whole files.
+    "rate_hits": (
+        "rate_key text, window_seconds int, window_start bigint, seq int, hit uuid,"
+        " PRIMARY KEY ((rate_key, window_seconds, window_start), seq)",
+        "WITH CLUSTERING ORDER BY (seq DESC) AND gc_grace_seconds = 3600"
+        " AND compaction = {'class': 'TimeWindowCompactionStrategy',"
+        " 'compaction_window_unit': 'HOURS', 'compaction_window_size': 1}",
+        ("rate_key", "window_seconds", "window_start"),
+    ),
+    # Mailboxes that unsubscribed, as keyed hashes (shared.unsubscribe); no TTL: kept for good.
+    "suppressions": ("address_hash text PRIMARY KEY, suppressed_at timestamp", _RECORDS, ("address_hash",)),
 }
 
 

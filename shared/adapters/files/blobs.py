@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from shared.ports.blobs import validate_key
+from shared.ports.blobs import NotEnoughRoom, validate_key
 from shared.ports.migration import NotMigrated
 
 CHUNK = 256 * 1024
@@ -83,3 +84,12 @@ class FileBlobStore:
             elif path.is_dir() and (key + "/").startswith(prefix) and not any(path.iterdir()):
                 path.rmdir()
         return removed
+
+    def ensure_room(self, nbytes: int) -> None:
+        """Free space on the directory's file system, as an unprivileged process may use it."""
+        where = self._root
+        while not where.exists() and where != where.parent:
+            where = where.parent  # not migrated yet: the file system it will be on
+        free = shutil.disk_usage(where).free
+        if free < nbytes:
+            raise NotEnoughRoom(nbytes, free, str(self._root))

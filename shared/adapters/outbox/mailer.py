@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -12,7 +13,9 @@ from shared.ports.mail import OutgoingMail
 
 
 def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
-    message = EmailMessage()
+    # Lines up to RFC 5322's 998: a long header such as List-Unsubscribe stays a plain URL, not
+    # encoded-words that mail clients would not follow.
+    message = EmailMessage(policy=policy.default.clone(max_line_length=998))
     message["From"] = sender
     message["To"] = mail.to
     message["Subject"] = mail.subject

@@ -24,7 +24,6 @@ CREATE TABLE IF NOT EXISTS jobs (
     bytes_downloaded INTEGER NOT NULL DEFAULT 0,
     started_at REAL,
     finished_at REAL,
-    download_token TEXT,
     token_hash TEXT UNIQUE,
     expires_at REAL,
     zip_bytes INTEGER NOT NULL DEFAULT 0,
@@ -59,12 +58,25 @@ CREATE TABLE IF NOT EXISTS emails (
 CREATE TABLE IF NOT EXISTS tombstones (
     token_hash TEXT PRIMARY KEY,
     purged_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rate_limits (
+    rate_key TEXT NOT NULL,
+    window_seconds INTEGER NOT NULL,
+    window_start INTEGER NOT NULL,
+    hits INTEGER NOT NULL,
+    window_end INTEGER NOT NULL,
+    PRIMARY KEY (rate_key, window_seconds)
+);
+CREATE TABLE IF NOT EXISTS suppressions (
+    address_hash TEXT PRIMARY KEY,
+    suppressed_at REAL NOT NULL
 )
 """
 # Run after SCHEMA, once a database made before `purge_after` existed has the column.
 INDEXES = """
 CREATE INDEX IF NOT EXISTS jobs_by_deadline ON jobs (purge_after);
-CREATE INDEX IF NOT EXISTS tombstones_by_time ON tombstones (purged_at)
+CREATE INDEX IF NOT EXISTS tombstones_by_time ON tombstones (purged_at);
+CREATE INDEX IF NOT EXISTS rate_limits_by_end ON rate_limits (window_end)
 """
 
 # Written by add_job and transition; progress counters have their own writer so a transition never
@@ -79,7 +91,6 @@ WRITTEN_COLUMNS = (
     "scheduled_at",
     "started_at",
     "finished_at",
-    "download_token",
     "token_hash",
     "expires_at",
     "zip_bytes",
@@ -110,7 +121,7 @@ def job_from_row(row: sqlite3.Row) -> Job:
         progress=Progress(row["links_found"], row["images_downloaded"], row["images_failed"], row["bytes_downloaded"]),
         started_at=dt(row["started_at"]),
         finished_at=dt(row["finished_at"]),
-        download_token=row["download_token"],
+        token_hash=row["token_hash"],
         expires_at=dt(row["expires_at"]),
         zip_bytes=row["zip_bytes"],
         failure_reason=row["failure_reason"],

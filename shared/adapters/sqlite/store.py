@@ -24,10 +24,14 @@ from shared.adapters.store_rules import (
     email_claimable,
     email_from_row,
     purge_deadline_ms,
+    to_ms,
 )
 from shared.domain.emails import EmailRecord, EmailState
-from shared.domain.model import Job, JobStatus, Link, hash_token
-from shared.ports.store import JobExists
+from shared.domain.model import Job, JobStatus, Link
+from shared.ports.store import JobExists, rate_window
+
+# Each rate-limit hit deletes at most this many rows of ended windows, so no hit pays for a long idle spell.
+RATE_SWEEP_ROWS = 100
 
 # The tables `migrate` creates, in the order of the schema.
 TABLE_NAMES = tuple(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
@@ -78,6 +82,8 @@ class SqliteJobStore:
             columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
             if "purge_after" not in columns:  # a database from before the backstop
                 conn.execute("ALTER TABLE jobs ADD COLUMN purge_after REAL")
+            if "download_token" in columns:  # a database from before tokens were kept only as keyed hashes
+                conn.execute("UPDATE jobs SET download_token = NULL")
             for statement in INDEXES.split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -106,8 +112,7 @@ class SqliteJobStore:
             "scheduled_at": ts(job.scheduled_at),
             "started_at": ts(job.started_at),
             "finished_at": ts(job.finished_at),
-            "download_token": job.download_token,
-            "token_hash": hash_token(job.download_token) if job.download_token else None,
+            "token_hash": job.token_hash,
             "expires_at": ts(job.expires_at),
             "zip_bytes": job.zip_bytes,
             "failure_reason": job.failure_reason,
@@ -246,6 +251,46 @@ class SqliteJobStore:
                 (ts(now), limit),
             ).fetchall()
         return [job_from_row(r) for r in rows]
+
+    def hit_rate_limit(self, key: str, window_seconds: int, now: datetime, limit: int | None = None) -> int:
+        """`rate_limits` holds one row per (key, window length): the current window's bounds and count.
+        A row whose window has ended counts as zero, is overwritten by the key's next hit, and is
+        deleted by any later hit (a few at a time) if the key never comes back."""
+        start, end = rate_window(now, window_seconds)
+        # BEGIN IMMEDIATE: one writer at a time across every process on the file, so counts are exact.
+        with self._db.transaction() as conn:
+            conn.execute(
+                "DELETE FROM rate_limits WHERE rowid IN (SELECT rowid FROM rate_limits WHERE window_end <= ? LIMIT ?)",
+                (to_ms(now), RATE_SWEEP_ROWS),
+            )
+            row = conn.execute(
+                "SELECT window_start, window_end, hits FROM rate_limits WHERE rate_key = ? AND window_seconds = ?",
+                (key, window_seconds),
+            ).fetchone()
+            hits = 0
+            if row is not None and row["window_start"] >= start:
+                # The current window; or a later one, written by a process whose clock runs ahead at a
+                # window's edge: counted there rather than reset to an older window.
+                start, end, hits = row["window_start"], row["window_end"], row["hits"]
+            if limit is not None and hits >= limit:
+                return hits + 1
+            conn.execute(
+                "INSERT INTO rate_limits (rate_key, window_seconds, window_start, hits, window_end)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (rate_key, window_seconds) DO UPDATE SET"
+                " window_start = excluded.window_start, hits = excluded.hits, window_end = excluded.window_end",
+                (key, window_seconds, start, hits + 1, end),
+            )
+        return hits + 1
+
+    def suppress(self, address_hash: str) -> None:
+        # `suppressions` holds keyed hashes of mailboxes (shared.unsubscribe), kept for good.
+        with self._db.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO suppressions VALUES (?, ?)", (address_hash, time.time()))
+
+    def is_suppressed(self, address_hash: str) -> bool:
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT 1 FROM suppressions WHERE address_hash = ?", (address_hash,)).fetchone()
+        return row is not None
 
     def purge_job(self, job_id: str) -> None:
         with self._db.transaction(self._sweep, deletes=True) as conn:

@@ -4,9 +4,10 @@ Part of the composition root: builds the adapters from the environment once per 
 nothing (that is `imgjob migrate`); until then `/readyz` says so.
 
 An unusable setting (a missing or weak IMGJOB_SECRET_KEY beside a real adapter included) is written to
-stderr and ends the process with status 2; in a gunicorn worker with gunicorn's "app failed to load"
-status (4) instead, the one status on which gunicorn stops (and exits 4) rather than starting the worker
-again and again.
+stderr and ends the process with status 2. The deployments run gunicorn with `--preload`, so the app
+is built in gunicorn's master, which then exits 2 before starting any worker. Without `--preload` a
+worker ends with gunicorn's "app failed to load" status (4) instead, the one status on which gunicorn
+stops (exiting 4 or 1) rather than starting the worker again and again.
 """
 
 from __future__ import annotations
@@ -36,9 +37,15 @@ def _adapters() -> Adapters:
         raise SystemExit(2) from exc
 
 
-def _under_gunicorn() -> bool:
-    # gunicorn's arbiter puts SERVER_SOFTWARE=gunicorn/<version> in the environment before it loads the app.
-    return os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/")
+def _in_gunicorn_worker() -> bool:
+    """True when a gunicorn worker (not the master, as with --preload) is loading the app."""
+    frame = sys._getframe()
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "load_wsgi" and f"gunicorn{os.sep}workers" in code.co_filename:
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 def create_app() -> Flask:
@@ -54,7 +61,7 @@ def create_app() -> Flask:
     try:
         adapters = _adapters()
     except SystemExit as exc:
-        if _under_gunicorn():
+        if _in_gunicorn_worker():
             raise SystemExit(GUNICORN_APP_LOAD_ERROR) from exc
         raise
     return create_gateway(adapters)

@@ -154,7 +154,7 @@ def running_system(kind: str, workdir: Path, **extra: str) -> Iterator[RunningSy
         for name in WORKERS:
             system.start_worker(name)
         system.logs.append(workdir / "gateway.log")
-        gunicorn = [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
+        gunicorn = [python, "-m", "gunicorn", "--preload", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
         gateway = _start([*gunicorn, "services.wsgi:create_app()"], workdir, env, system.logs[-1])
         stack.enter_context(_processes(gateway, system=system))
         _wait_healthy(system, [gateway, *system.workers.values()])

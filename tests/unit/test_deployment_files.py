@@ -38,6 +38,8 @@ def test_the_gateway_runs_the_app_factory_under_gunicorn_everywhere() -> None:
     command = deployment["spec"]["template"]["spec"]["containers"][0]["command"]
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     assert command[-1] == compose["services"]["gateway"]["entrypoint"][-1] == "services.wsgi:create_app()"
+    # Built in the master, a refused setting stops gunicorn with status 2 before any worker starts.
+    assert "--preload" in command and "--preload" in compose["services"]["gateway"]["entrypoint"]
 
 
 def test_compose_runs_each_service_with_a_real_command() -> None:

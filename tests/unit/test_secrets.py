@@ -226,6 +226,11 @@ def test_the_wsgi_app_refuses_a_placeholder_key_with_status_2(tmp_path: Path) ->
     _refused(_run(tmp_path, "-c", "from services.wsgi import create_app; create_app()"), tmp_path)
 
 
+def test_gunicorn_as_deployed_exits_2_before_starting_a_worker(tmp_path: Path) -> None:
+    gunicorn = ["-m", "gunicorn", "--preload", "--bind", "127.0.0.1:0", "--workers", "2", "services.wsgi:create_app()"]
+    _refused(_run(tmp_path, *gunicorn), tmp_path)
+
+
 def test_gunicorn_stops_instead_of_restarting_its_workers(tmp_path: Path) -> None:
     """A worker that exits 2 would be started again and again; with gunicorn's "app failed to load"
     status the arbiter shuts down, so the container stops and says why."""

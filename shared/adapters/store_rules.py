@@ -20,6 +20,23 @@ from typing import Any
 from shared.domain.emails import EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus
 
+# A job's columns in both stores. IDENTITY and STATE are written by add_job and transition; the
+# progress counters have their own writer (update_progress), so a transition never rolls them back.
+IDENTITY = ("query", "email", "count", "timezone", "created_at")
+STATE = (
+    "status",
+    "scheduled_at",
+    "started_at",
+    "finished_at",
+    "token_hash",
+    "expires_at",
+    "zip_bytes",
+    "failure_reason",
+    "note",
+    "purge_after",
+)
+PROGRESS = ("links_found", "images_downloaded", "images_failed", "bytes_downloaded")
+
 DEFAULT_RETENTION = timedelta(days=7)
 # "Link has expired" keeps answering this long after the purge; the tombstone holds no personal data.
 DEFAULT_TOMBSTONE_TTL = timedelta(days=90)

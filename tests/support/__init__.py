@@ -4,13 +4,13 @@
 - waiting.py: wait_until
 - events.py: EventRecorder
 - jobs.py: new_job, add_job, move, make_ready_job, packaging_job, OWNER_EMAIL
-- adapters.py: embedded_settings, embedded_adapters
+- adapters.py: embedded_settings, embedded_adapters, embedded_environment (for `imgjob` subprocesses)
 - mail.py: read_outbox, text_part, html_part
 
 The pytest fixtures built on them are in fixtures.py (registered by the suites' conftest.py).
 """
 
-from tests.support.adapters import embedded_adapters, embedded_settings
+from tests.support.adapters import embedded_adapters, embedded_environment, embedded_settings
 from tests.support.clock import NOW, SettableClock
 from tests.support.events import EventRecorder
 from tests.support.jobs import OWNER_EMAIL, add_job, make_ready_job, move, new_job, packaging_job
@@ -24,6 +24,7 @@ __all__ = [
     "SettableClock",
     "add_job",
     "embedded_adapters",
+    "embedded_environment",
     "embedded_settings",
     "html_part",
     "make_ready_job",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from shared.config import Settings
 from shared.ports import Adapters, BrowserFactory, Clock, MessageBus
 
 PUBLIC_URL = "http://gateway.test"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def embedded_settings(tmp_path: Path, **changes: Any) -> Settings:
@@ -42,3 +44,17 @@ def embedded_adapters(
     adapters = bootstrap(embedded_settings(tmp_path, **changes), **{k: v for k, v in given.items() if v is not None})
     migrate(adapters)
     return adapters
+
+
+def embedded_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of an `imgjob` process on embedded adapters under tmp_path/var (nothing of the
+    caller's IMGJOB_* settings, gunicorn's SERVER_SOFTWARE or a key; `extra` adds or replaces)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMGJOB_") and k != "SERVER_SOFTWARE"}
+    env |= {
+        "PYTHONPATH": str(REPO),
+        "IMGJOB_STORE_URL": f"sqlite:///{tmp_path}/var/imgjob.sqlite3",
+        "IMGJOB_BLOB_URL": f"file:{tmp_path}/var/blobs",
+        "IMGJOB_MAIL_OUTBOX": str(tmp_path / "var" / "outbox"),
+        "IMGJOB_DEAD_LETTER_DIR": str(tmp_path / "var" / "dead-letters"),
+    }
+    return env | extra

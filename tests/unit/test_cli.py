@@ -3,28 +3,17 @@ an invalid setting stops it with status 2 naming the variable; dead letters can 
 
 from __future__ import annotations
 
-import os
+import secrets
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import wait_until
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import embedded_environment, wait_until
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IMGJOB_")}
-    env |= {
-        "PYTHONPATH": str(REPO),
-        "IMGJOB_STORE_URL": f"sqlite:///{tmp_path}/var/imgjob.sqlite3",
-        "IMGJOB_BLOB_URL": f"file:{tmp_path}/var/blobs",
-        "IMGJOB_MAIL_OUTBOX": str(tmp_path / "var" / "outbox"),
-        "IMGJOB_DEAD_LETTER_DIR": str(tmp_path / "var" / "dead-letters"),
-        "IMGJOB_SECRET_KEY": "k" * 40,
-    }
-    return env | extra
+    return embedded_environment(tmp_path, IMGJOB_SECRET_KEY=secrets.token_urlsafe(48), **extra)
 
 
 def _imgjob(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:

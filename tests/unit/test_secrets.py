@@ -6,7 +6,6 @@ is compared as bytes: a malformed one is a 403 page, never a 500."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import secrets
 import subprocess
 import sys
@@ -22,9 +21,8 @@ from shared.domain.model import JobStatus
 from shared.ports import Adapters
 from shared.secrets_policy import HOW_TO_MAKE_ONE, real_adapters, secret_key_problem, weakness
 from shared.signing import is_valid_retry_signature, retry_signature
-from tests.support import OWNER_EMAIL, add_job, embedded_settings
+from tests.support import OWNER_EMAIL, add_job, embedded_environment, embedded_settings
 
-REPO = Path(__file__).resolve().parents[2]
 GOOD_KEY = secrets.token_urlsafe(48)
 
 # Each real adapter, as the one setting that turns it on (the others embedded).
@@ -158,17 +156,7 @@ def test_load_settings_refuses_with_status_2(
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """Embedded adapters under tmp_path/var, SMTP (a real adapter) on a port nothing listens on, and a
     placeholder key; `extra` changes it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IMGJOB_") and k != "SERVER_SOFTWARE"}
-    env |= {
-        "PYTHONPATH": str(REPO),
-        "IMGJOB_STORE_URL": f"sqlite:///{tmp_path}/var/imgjob.sqlite3",
-        "IMGJOB_BLOB_URL": f"file:{tmp_path}/var/blobs",
-        "IMGJOB_MAIL_OUTBOX": str(tmp_path / "var" / "outbox"),
-        "IMGJOB_DEAD_LETTER_DIR": str(tmp_path / "var" / "dead-letters"),
-        "IMGJOB_SMTP_URL": "smtp://127.0.0.1:1",
-        "IMGJOB_SECRET_KEY": "change-me",
-    }
-    return env | extra
+    return embedded_environment(tmp_path, IMGJOB_SMTP_URL="smtp://127.0.0.1:1", IMGJOB_SECRET_KEY="change-me") | extra
 
 
 def _run(tmp_path: Path, *command: str, **extra: str) -> subprocess.CompletedProcess[str]:

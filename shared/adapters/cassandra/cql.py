@@ -6,22 +6,8 @@ is answered by the replicas of one partition. Statements marked LWT are lightwei
 
 from __future__ import annotations
 
-IDENTITY = ("query", "email", "count", "timezone", "created_at")
-# Written by add_job and transition; the progress counters have their own writer (update_progress)
-# so that a transition never rolls them back.
-STATE = (
-    "status",
-    "scheduled_at",
-    "started_at",
-    "finished_at",
-    "token_hash",
-    "expires_at",
-    "zip_bytes",
-    "failure_reason",
-    "note",
-    "purge_after",
-)
-PROGRESS = ("links_found", "images_downloaded", "images_failed", "bytes_downloaded")
+from shared.adapters.store_rules import IDENTITY, PROGRESS, STATE
+
 JOB_COLUMNS = ("job_id", *IDENTITY, *STATE, *PROGRESS)
 
 _ALL = ", ".join(JOB_COLUMNS)

@@ -8,8 +8,7 @@ import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.adapters.cassandra.cql import IDENTITY, STATE
-from shared.adapters.store_rules import from_ms, to_ms
+from shared.adapters.store_rules import IDENTITY, STATE, from_ms, to_ms
 from shared.domain.model import Job, JobStatus, Link, Progress
 
 Row = dict[str, Any]

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 
 from cassandra.query import UNSET_VALUE
 
-from shared.adapters.cassandra.cql import PROGRESS
 from shared.adapters.cassandra.hints import (
     Call,
     Verdict,
@@ -46,6 +45,7 @@ from shared.adapters.cassandra.session import CqlSession
 from shared.adapters.store_rules import (
     DEFAULT_RETENTION,
     DEFAULT_TOMBSTONE_TTL,
+    PROGRESS,
     email_claimable,
     email_from_row,
     purge_deadline_ms,

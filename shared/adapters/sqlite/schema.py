@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from shared.adapters.store_rules import from_ms, to_ms
+from shared.adapters.store_rules import IDENTITY, STATE, from_ms, to_ms
 from shared.domain.model import Job, JobStatus, Progress
 
 SCHEMA = """
@@ -79,25 +79,8 @@ CREATE INDEX IF NOT EXISTS tombstones_by_time ON tombstones (purged_at);
 CREATE INDEX IF NOT EXISTS rate_limits_by_end ON rate_limits (window_end)
 """
 
-# Written by add_job and transition; progress counters have their own writer so a transition never
-# rolls them back.
-WRITTEN_COLUMNS = (
-    "query",
-    "email",
-    "count",
-    "timezone",
-    "created_at",
-    "status",
-    "scheduled_at",
-    "started_at",
-    "finished_at",
-    "token_hash",
-    "expires_at",
-    "zip_bytes",
-    "failure_reason",
-    "note",
-    "purge_after",
-)
+# Written by add_job and transition (see store_rules).
+WRITTEN_COLUMNS = (*IDENTITY, *STATE)
 
 
 def ts(value: datetime | None) -> float | None:

@@ -9,13 +9,13 @@ cassandra_schema and cassandra_hints). Every cell carries a TTL up to the job's 
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from cassandra.query import UNSET_VALUE
 
+from shared.adapters.cassandra.abuse import CassandraAbuseRecords
 from shared.adapters.cassandra.hints import (
     Call,
     Verdict,
@@ -53,16 +53,13 @@ from shared.adapters.store_rules import (
 )
 from shared.domain.emails import EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus, Link
-from shared.ports.store import JobExists, rate_window
+from shared.ports.store import JobExists
 
 _MS = timedelta(milliseconds=1)
-# A rate-limit hit gives up after losing this many races for the next number in its window (each
-# lost race means another hit was counted, so only an implausible crowd on one key gets there).
-RATE_HIT_TRIES = 1000
 Judge = Callable[[Row, Job | None], tuple[Verdict, Call | None]]
 
 
-class CassandraJobStore:
+class CassandraJobStore(CassandraAbuseRecords):
     """JobStore on Cassandra, for `cassandra://[user:pass@]h1[,h2...][:port]/keyspace[?replication=N&datacenter=DC]`.
 
     `retention` is the backstop bound of store_rules (also how far back the due and expiry scans
@@ -258,36 +255,6 @@ class CassandraJobStore:
                 drops.append(drop)
         self._cql.run_many(drops)
         return kept
-
-    def hit_rate_limit(self, key: str, window_seconds: int, now: datetime, limit: int | None = None) -> int:
-        """Takes the window's next number with `INSERT ... IF NOT EXISTS` on (window, number): of
-        concurrent hits one gets each number, and the losers try the next. A full window is seen by
-        a plain read and costs no transaction (counts only grow, so a read can only lag, never lead)."""
-        start, end = rate_window(now, window_seconds)
-        partition = [key, window_seconds, start]
-        ttl = max(1, math.ceil((end - to_ms(now)) / 1000) + 1)  # Cassandra's TTLs start at a whole second
-        top = self._cql.one("top_rate_hit", partition)
-        taken = top["seq"] if top else 0
-        for _ in range(RATE_HIT_TRIES):
-            if limit is not None and taken >= limit:
-                return taken + 1
-            seq, hit = taken + 1, uuid.uuid4()
-
-            def ours(seq: int = seq, hit: uuid.UUID = hit) -> bool:
-                row = self._cql.serial_one("select_rate_hit", [*partition, seq])
-                return row is not None and row["hit"] == hit
-
-            if self._cql.cas("insert_rate_hit", [*partition, seq, hit, ttl], ours):
-                return seq
-            top = self._cql.one("top_rate_hit", partition)
-            taken = max(seq, top["seq"] if top else 0)
-        raise RuntimeError(f"no rate-limit number won in {RATE_HIT_TRIES} tries")
-
-    def suppress(self, address_hash: str) -> None:
-        self._cql.run("insert_suppression", [address_hash, now_ms()])
-
-    def is_suppressed(self, address_hash: str) -> bool:
-        return self._cql.one("select_suppression", [address_hash]) is not None
 
     def purge_job(self, job_id: str) -> None:
         row = self._cql.one("select_job", [job_id])

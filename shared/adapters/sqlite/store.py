@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from shared.adapters.sqlite.abuse import SqliteAbuseRecords
 from shared.adapters.sqlite.database import Database
 from shared.adapters.sqlite.schema import INDEXES, SCHEMA, WRITTEN_COLUMNS, dt, job_from_row, ts
 from shared.adapters.store_rules import (
@@ -24,14 +25,12 @@ from shared.adapters.store_rules import (
     email_claimable,
     email_from_row,
     purge_deadline_ms,
-    to_ms,
 )
 from shared.domain.emails import EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus, Link
-from shared.ports.store import JobExists, rate_window
+from shared.ports.store import JobExists
 
 # Each rate-limit hit deletes at most this many rows of ended windows, so no hit pays for a long idle spell.
-RATE_SWEEP_ROWS = 100
 
 # The tables `migrate` creates, in the order of the schema.
 TABLE_NAMES = tuple(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
@@ -44,7 +43,7 @@ def sqlite_path(url: str) -> Path:
     return Path(url[len("sqlite:///") :])
 
 
-class SqliteJobStore:
+class SqliteJobStore(SqliteAbuseRecords):
     """JobStore on one SQLite file; `retention` and `tombstone_ttl` as for the Cassandra store."""
 
     def __init__(
@@ -251,46 +250,6 @@ class SqliteJobStore:
                 (ts(now), limit),
             ).fetchall()
         return [job_from_row(r) for r in rows]
-
-    def hit_rate_limit(self, key: str, window_seconds: int, now: datetime, limit: int | None = None) -> int:
-        """`rate_limits` holds one row per (key, window length): the current window's bounds and count.
-        A row whose window has ended counts as zero, is overwritten by the key's next hit, and is
-        deleted by any later hit (a few at a time) if the key never comes back."""
-        start, end = rate_window(now, window_seconds)
-        # BEGIN IMMEDIATE: one writer at a time across every process on the file, so counts are exact.
-        with self._db.transaction() as conn:
-            conn.execute(
-                "DELETE FROM rate_limits WHERE rowid IN (SELECT rowid FROM rate_limits WHERE window_end <= ? LIMIT ?)",
-                (to_ms(now), RATE_SWEEP_ROWS),
-            )
-            row = conn.execute(
-                "SELECT window_start, window_end, hits FROM rate_limits WHERE rate_key = ? AND window_seconds = ?",
-                (key, window_seconds),
-            ).fetchone()
-            hits = 0
-            if row is not None and row["window_start"] >= start:
-                # The current window; or a later one, written by a process whose clock runs ahead at a
-                # window's edge: counted there rather than reset to an older window.
-                start, end, hits = row["window_start"], row["window_end"], row["hits"]
-            if limit is not None and hits >= limit:
-                return hits + 1
-            conn.execute(
-                "INSERT INTO rate_limits (rate_key, window_seconds, window_start, hits, window_end)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (rate_key, window_seconds) DO UPDATE SET"
-                " window_start = excluded.window_start, hits = excluded.hits, window_end = excluded.window_end",
-                (key, window_seconds, start, hits + 1, end),
-            )
-        return hits + 1
-
-    def suppress(self, address_hash: str) -> None:
-        # `suppressions` holds keyed hashes of mailboxes (shared.unsubscribe), kept for good.
-        with self._db.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO suppressions VALUES (?, ?)", (address_hash, time.time()))
-
-    def is_suppressed(self, address_hash: str) -> bool:
-        with self._db.transaction() as conn:
-            row = conn.execute("SELECT 1 FROM suppressions WHERE address_hash = ?", (address_hash,)).fetchone()
-        return row is not None
 
     def purge_job(self, job_id: str) -> None:
         with self._db.transaction(self._sweep, deletes=True) as conn:

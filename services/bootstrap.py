@@ -7,7 +7,6 @@ Nothing connects until a service uses an adapter.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -39,20 +38,6 @@ WORKERS = {
     "notifier": build_notifier,
     "janitor": build_janitor,
 }
-
-
-def load_settings() -> Settings:
-    """The settings from the environment; an invalid one, or a missing or weak IMGJOB_SECRET_KEY beside a
-    real adapter (shared/secrets_policy.py), stops the process with status 2, naming it."""
-    try:
-        settings = Settings.from_env()
-        problem = secret_key_problem(settings)
-        if problem:
-            raise SettingsError([problem])
-        return settings
-    except SettingsError as exc:
-        print(f"imgjob: {exc}", file=sys.stderr)
-        raise SystemExit(2) from exc
 
 
 class UnsupportedSetting(SettingsError):

@@ -18,23 +18,12 @@ import sys
 
 from flask import Flask
 
-from services.bootstrap import bootstrap, load_settings
+from services.bootstrap import bootstrap
 from services.gateway.app import create_app as create_gateway
 from shared import redaction
-from shared.config import SettingsError
-from shared.ports import Adapters
+from shared.config import Settings, SettingsError
 
 GUNICORN_APP_LOAD_ERROR = 4  # gunicorn.arbiter.Arbiter.APP_LOAD_ERROR
-
-
-def _adapters() -> Adapters:
-    """The adapters from the environment; an unusable setting: its reason on stderr, then SystemExit(2)."""
-    settings = load_settings()  # exits with status 2 itself, saying why
-    try:
-        return bootstrap(settings)
-    except SettingsError as exc:  # an adapter URL no adapter handles
-        print(f"imgjob: {exc}", file=sys.stderr)
-        raise SystemExit(2) from exc
 
 
 def _in_gunicorn_worker() -> bool:
@@ -59,9 +48,8 @@ def create_app() -> Flask:
     redaction.install(gunicorn_log)
     redaction.install(logging.getLogger("gunicorn.access"))
     try:
-        adapters = _adapters()
-    except SystemExit as exc:
-        if _in_gunicorn_worker():
-            raise SystemExit(GUNICORN_APP_LOAD_ERROR) from exc
-        raise
+        adapters = bootstrap(Settings.from_env())
+    except SettingsError as exc:  # an invalid setting, an unknown adapter, a missing or weak key
+        print(f"imgjob: {exc}", file=sys.stderr)
+        raise SystemExit(GUNICORN_APP_LOAD_ERROR if _in_gunicorn_worker() else 2) from exc
     return create_gateway(adapters)

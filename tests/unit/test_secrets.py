@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from services.bootstrap import bootstrap, load_settings
+from services import wsgi
+from services.bootstrap import bootstrap
 from shared.config import Settings, SettingsError
 from shared.domain.model import JobStatus
 from shared.ports import Adapters
@@ -139,13 +140,13 @@ def test_bootstrap_on_embedded_adapters_still_generates_the_key(
     with_key.close()
 
 
-def test_load_settings_refuses_with_status_2(
+def test_the_wsgi_app_refuses_with_status_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("IMGJOB_STORE_URL", "cassandra://127.0.0.1:9042/imgjob")
     monkeypatch.delenv("IMGJOB_SECRET_KEY", raising=False)
     with pytest.raises(SystemExit) as stopped:
-        load_settings()
+        wsgi.create_app()
     assert stopped.value.code == 2
     assert "IMGJOB_SECRET_KEY is not set" in capsys.readouterr().err
 

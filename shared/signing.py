@@ -1,5 +1,12 @@
-"""Signed links: the retry link in the failed email carries a signature, so knowing a job's id (it is
-in the status page's address, which people share) is not enough to see the email address behind it."""
+"""Keyed hashes under IMGJOB_SECRET_KEY, one purpose each, and the signed retry link.
+
+Every keyed value of imgjob (download tokens and their hashes, unsubscribe tokens, mailbox and rate-limit
+keys, the retry link's signature) is an HMAC-SHA256 of `"<purpose>:<value>"`: hashes made for one use
+never match those of another, and none can be made or reversed without the key.
+
+The retry link in the failed email carries a signature, so knowing a job's id (it is in the status
+page's address, which people share) is not enough to see the email address behind it.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,18 @@ import hmac
 RETRY_PURPOSE = "retry-link"
 
 
+def keyed_digest(secret_key: str, purpose: str, value: str) -> bytes:
+    message = f"{purpose}:{value}".encode("utf-8", "surrogatepass")
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
+
+
+def keyed_hash(secret_key: str, purpose: str, value: str) -> str:
+    """`keyed_digest` as 64 hex digits."""
+    return keyed_digest(secret_key, purpose, value).hex()
+
+
 def retry_signature(secret_key: str, job_id: str) -> str:
-    message = f"{RETRY_PURPOSE}:{job_id}".encode()
-    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
+    return keyed_hash(secret_key, RETRY_PURPOSE, job_id)[:32]
 
 
 def is_valid_retry_signature(secret_key: str, job_id: str, signature: str) -> bool:

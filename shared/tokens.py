@@ -9,19 +9,15 @@ download button to whoever has the job's address, does exactly that.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 
-
-def _mac(secret_key: str, message: str) -> bytes:
-    return hmac.new(secret_key.encode(), message.encode(), hashlib.sha256).digest()
+from shared.signing import keyed_digest, keyed_hash
 
 
 def download_token(secret_key: str, job_id: str) -> str:
     """The job's download token: 43 URL-safe characters, the same every time it is derived."""
-    return base64.urlsafe_b64encode(_mac(secret_key, f"download:{job_id}")).decode().rstrip("=")
+    return base64.urlsafe_b64encode(keyed_digest(secret_key, "download", job_id)).decode().rstrip("=")
 
 
 def token_hash(secret_key: str, token: str) -> str:
     """What the store keeps and looks tokens up by."""
-    return _mac(secret_key, f"token-hash:{token}").hex()
+    return keyed_hash(secret_key, "token-hash", token)

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import re
 import unicodedata
+
+from shared.signing import keyed_digest, keyed_hash
 
 MAILBOX_PURPOSE = "mailbox"
 TOKEN_PURPOSE = "unsubscribe"
@@ -51,16 +52,6 @@ def normalise_mailbox(email: str) -> str:
     return f"{local}@{domain}"
 
 
-def _mac(secret_key: str, purpose: str, value: str) -> bytes:
-    return hmac.new(secret_key.encode(), f"{purpose}:{value}".encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
-
-
-def keyed_hash(secret_key: str, purpose: str, value: str) -> str:
-    """HMAC-SHA256 of `value` under the key, for one `purpose` (so that hashes made for one use never
-    match those of another), as 64 hex digits."""
-    return _mac(secret_key, purpose, value).hex()
-
-
 def mailbox_hash(secret_key: str, email: str) -> str:
     """What the suppression list holds for `email`: the keyed hash of its normalised mailbox."""
     return keyed_hash(secret_key, MAILBOX_PURPOSE, normalise_mailbox(email))
@@ -80,7 +71,7 @@ def _unb64(text: str) -> bytes | None:
 
 
 def _signature(secret_key: str, address_hash: str) -> bytes:
-    return _mac(secret_key, TOKEN_PURPOSE, address_hash)[:SIGNATURE_BYTES]
+    return keyed_digest(secret_key, TOKEN_PURPOSE, address_hash)[:SIGNATURE_BYTES]
 
 
 def unsubscribe_token(secret_key: str, email: str) -> str:

@@ -25,10 +25,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
-from shared.ports.store import rate_window
-from shared.unsubscribe import keyed_hash, normalise_mailbox
+from shared.ports.store import JobStore, rate_window
+from shared.signing import keyed_hash
+from shared.unsubscribe import normalise_mailbox
 
 UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*$", re.IGNORECASE)
@@ -65,12 +65,6 @@ class Rate:
                 count = self.window // seconds
                 return f"{self.limit} per {unit}" if count == 1 else f"{self.limit} per {count} {unit}s"
         return f"{self.limit} per {self.window} seconds"
-
-
-class RateCounters(Protocol):
-    """What the limits need of the store (shared.ports.store.JobStore.hit_rate_limit)."""
-
-    def hit_rate_limit(self, key: str, window_seconds: int, now: datetime, limit: int | None = None) -> int: ...
 
 
 def client_network(address: str) -> str:
@@ -126,13 +120,13 @@ class Limits:
 
     per_address: Rate | None
     per_email: Rate | None
-    counters: RateCounters
+    counters: JobStore
     secret_key: str
     clock: Callable[[], datetime]
 
     @classmethod
     def create(
-        cls, per_address: str, per_email: str, counters: RateCounters, secret_key: str, clock: Callable[[], datetime]
+        cls, per_address: str, per_email: str, counters: JobStore, secret_key: str, clock: Callable[[], datetime]
     ) -> Limits:
         """ValueError for a malformed rate, so a bad setting stops the gateway at start."""
         return cls(Rate.parse(per_address), Rate.parse(per_email), counters, secret_key, clock)

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from shared.config import Settings
 from shared.domain.emails import FAILED, READY, STARTED
 from shared.domain.model import Job
+from shared.domain.submission import UNSAFE_CATEGORIES
 from shared.ports.mail import OutgoingMail
 from shared.signing import retry_signature
 from shared.tokens import download_token
@@ -37,10 +38,6 @@ def local_time(moment: datetime | None, zone: str) -> str:
     return f"{local:%a %d %b %Y, %H:%M} ({zone})"
 
 
-# Control and format characters (Cc, Cf: NUL, CR, LF, NEL, bidi overrides, zero-width joiners), line and
-# paragraph separators (Zl, Zp), lone surrogates (Cs), private-use (Co) and unassigned (Cn) code points.
-# In a header they break the line or the encoding; in a body they break lines or reorder the text.
-UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 SUBJECT_QUERY_LENGTH = 60
 SUBJECT_FALLBACK = "your search"
 MESSAGE_ID_HOST = "imgjob.local"
@@ -100,6 +97,7 @@ def render(kind: str, job: Job, settings: Settings) -> OutgoingMail:
         "job": job,
         "query": safe_text(job.query),
         "reason": safe_text(job.failure_reason or ""),
+        "note": safe_text(job.note or ""),
         "status_url": f"{settings.public_url}/jobs/{job.id}",
         "download_url": f"{settings.public_url}/download/{download_token(settings.secret_key, job.id)}"
         if job.token_hash

@@ -17,12 +17,10 @@ from shared.domain.emails import READY, UNSUBSCRIBED, EmailState, retry_delay
 from shared.domain.model import Job
 from shared.events import Event
 from shared.ports import Adapters
-from shared.ports.mail import MailRefused
+from shared.ports.mail import MailDeferred, MailRefused
 from shared.unsubscribe import mailbox_hash
 
 log = logging.getLogger(__name__)
-
-# The detail of an email refused because its address is on the suppression list.
 
 
 def on_job_started(adapters: Adapters, event: Event) -> None:
@@ -78,8 +76,9 @@ def send_once(adapters: Adapters, job_id: str, kind: str) -> None:
 
 
 def _defer(adapters: Adapters, job: Job, kind: str, claim: str, exc: Exception) -> None:
-    # The exception's text, never its traceback: an SMTP reply may quote the address.
-    reason = str(exc) if exc.__class__.__module__.startswith("shared.") else type(exc).__name__
+    # Our own wording of a deferral (reply codes only), else just the kind of error: an SMTP reply or
+    # a traceback may quote the address.
+    reason = str(exc) if isinstance(exc, MailDeferred) else type(exc).__name__
     record = adapters.store.emails(job.id).get(kind)
     attempts = record.attempts if record else 1
     first_at = record.first_at if record else adapters.clock()

@@ -129,7 +129,7 @@ def _no_room_reason(budget: JobByteBudget) -> str:
 
 def _note(note: str | None, budget: JobByteBudget, package: Plan, count: int) -> str | None:
     """The job's note (the scraper's, on what it found), with a sentence on the byte budget if it was
-    reached; the ready email picks that sentence out of the note (services/notifier/templates/ready.*)."""
+    reached; the status page and the ready email show the note."""
     if not budget.reached:
         return note
     left_out = sum(1 for failure in package.failures if failure.reason == budget.reason)

@@ -19,7 +19,7 @@ PAST_TOLERANCE = timedelta(seconds=60)
 # Control and format characters (tabs, line feeds, NEL, bidi overrides, zero-width joiners), line and paragraph
 # separators, lone surrogates, private-use and unassigned code points: invisible or line-breaking in a query,
 # and trouble in an email subject.
-QUERY_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 # Format characters that are part of ordinary text: the joiners that build emoji sequences (👨‍👩‍👧) and
 # shape Persian or Indic words. Emails still drop them from subjects.
 QUERY_ALLOWED_FORMAT = frozenset({"\u200c", "\u200d"})
@@ -63,7 +63,7 @@ def _query_problem(query: str) -> str | None:
         return "Enter what to search for."
     if len(query) > MAX_QUERY_LENGTH:
         return f"Keep the search under {MAX_QUERY_LENGTH} characters."
-    if any(unicodedata.category(c) in QUERY_FORBIDDEN_CATEGORIES and c not in QUERY_ALLOWED_FORMAT for c in query):
+    if any(unicodedata.category(c) in UNSAFE_CATEGORIES and c not in QUERY_ALLOWED_FORMAT for c in query):
         return "The search query cannot contain control or line-separator characters."
     return None
 

@@ -105,8 +105,7 @@ def test_a_full_budget_stops_the_downloads_and_the_job_is_ready_with_what_it_has
 
         # The ready email says why some images are missing.
         mail = render("ready", done, adapters.settings)
-        assert f"{sentence[0].upper()}{sentence[1:]}." in mail.text
-        assert f"{sentence[0].upper()}{sentence[1:]}." in mail.html
+        assert f"{sentence}." in mail.text and f"{sentence}." in mail.html
     finally:
         adapters.close()
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.events import Event
+from shared.events import Event, EventFormatError
 
 Handler = Callable[[Event], None]
 
@@ -19,6 +20,17 @@ class DeadLetter:
     message_id: str  # the event's id, or the broker's message id if it was not an event
     body: bytes
     event: Event | None  # None when the message was not a well-formed event
+
+    @classmethod
+    def of(cls, queue: str, body: bytes, message_id: str | None = None) -> DeadLetter:
+        """The dead letter of `body`: its event if it is one, named by the event's id (else `message_id`,
+        else a hash of the body)."""
+        try:
+            event: Event | None = Event.from_json(body)
+        except EventFormatError:
+            event = None
+        name = event.event_id if event else message_id or hashlib.sha256(body).hexdigest()[:32]
+        return cls(queue, name, body, event)
 
 
 DeadLetterHandler = Callable[[DeadLetter], None]

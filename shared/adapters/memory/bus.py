@@ -183,7 +183,7 @@ class MemoryBus:
             self._schedule(event, target.name, REDELIVERY_BACKOFF * attempts, attempts)
             return
         log.exception("%s failed on %s %d times; dead-lettering", target.name, event.type, attempts)
-        letter = DeadLetter(queue=target.name, message_id=event.event_id, body=event.to_json(), event=event)
+        letter = DeadLetter.of(target.name, event.to_json())
         self._spool.keep(letter)
         self._dead_letters.put(letter)
 

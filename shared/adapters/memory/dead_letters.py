@@ -8,18 +8,10 @@ import os
 import threading
 from pathlib import Path
 
-from shared.events import Event, EventFormatError
 from shared.ports.bus import DeadLetter
 
 # Files moved here are replayed by the bus of the process that consumes their queue.
 REPLAY_FOLDER = "replay"
-
-
-def _parse(body: bytes) -> Event | None:
-    try:
-        return Event.from_json(body)
-    except EventFormatError:
-        return None
 
 
 class DeadLetterSpool:
@@ -86,5 +78,4 @@ class DeadLetterSpool:
     @staticmethod
     def _read(path: Path) -> DeadLetter:
         data = json.loads(path.read_text())
-        body = str(data["body"]).encode()
-        return DeadLetter(queue=str(data["queue"]), message_id=path.stem, body=body, event=_parse(body))
+        return DeadLetter.of(str(data["queue"]), str(data["body"]).encode(), path.stem)

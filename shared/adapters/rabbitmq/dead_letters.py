@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Any
 
@@ -10,7 +9,6 @@ import pika
 
 from shared.adapters.rabbitmq.connection import close_quietly, connect
 from shared.adapters.rabbitmq.topology import Names
-from shared.events import Event, EventFormatError
 from shared.ports.bus import DeadLetter
 
 
@@ -18,12 +16,7 @@ def from_message(names: Names, properties: Any, body: bytes) -> DeadLetter:
     """The dead letter a message of the dead-letter queue is, with the queue that gave up on it."""
     source = (properties.headers or {}).get("x-first-death-queue", "")
     source = source.decode() if isinstance(source, bytes) else str(source)
-    try:
-        event: Event | None = Event.from_json(body)
-    except EventFormatError:
-        event = None
-    message_id = event.event_id if event else properties.message_id or hashlib.sha256(body).hexdigest()[:32]
-    return DeadLetter(names.unprefixed(source), message_id, body, event)
+    return DeadLetter.of(names.unprefixed(source), body, properties.message_id)
 
 
 def kept(url: str, names: Names, limit: int) -> list[DeadLetter]:

@@ -13,7 +13,7 @@ import pika
 import pika.exceptions
 
 from shared.adapters.rabbitmq import dead_letters
-from shared.adapters.rabbitmq.connection import close_quietly, connect, validate_url
+from shared.adapters.rabbitmq.connection import NOT_FOUND, close_quietly, connect, validate_url
 from shared.adapters.rabbitmq.consumer import DeliveryHandler, QueueConsumer
 from shared.adapters.rabbitmq.ladder import delay_routing_key, delay_seconds
 from shared.adapters.rabbitmq.publisher import Publisher
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 ARRIVAL_GRACE = 2.0
 # Delayed events further away than this are not remembered: a drain does not wait for them anyway.
 TRACKED_DELAY = 3600.0
-NOT_FOUND = 404
 
 
 class RabbitMqBus:

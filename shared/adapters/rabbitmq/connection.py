@@ -13,6 +13,11 @@ SCHEMES = ("amqp", "amqps")
 
 # Failures that a new connection may cure. Wrong credentials or vhost (ProbableAuthenticationError,
 # ProbableAccessDeniedError) are AMQPConnectionErrors too, but retrying them only hides the mistake.
+# AMQP reply codes the adapter tells apart: a queue or exchange that was never declared (run
+# `imgjob migrate`), and a declaration whose arguments differ from the existing one.
+NOT_FOUND = 404
+PRECONDITION_FAILED = 406
+
 FATAL = (
     pika.exceptions.AuthenticationError,
     pika.exceptions.ProbableAuthenticationError,

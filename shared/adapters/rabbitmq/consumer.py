@@ -19,7 +19,7 @@ from typing import Any
 
 import pika.exceptions
 
-from shared.adapters.rabbitmq.connection import FATAL, RECOVERABLE, backoff, close_quietly, connect
+from shared.adapters.rabbitmq.connection import FATAL, NOT_FOUND, RECOVERABLE, backoff, close_quietly, connect
 from shared.events import Event, EventFormatError
 
 # What a consumer hands each delivery to: the event and the message's AMQP headers.
@@ -34,7 +34,6 @@ MAX_REDELIVERY_BACKOFF = 5.0
 # On close, how long running handlers get to finish and be acked before the connection goes.
 DRAIN_TIMEOUT = 10.0
 
-NOT_FOUND = 404
 
 Token = tuple[int, int]  # (connection generation, delivery tag)
 

@@ -13,6 +13,7 @@ import pika.exceptions
 
 from shared.adapters.rabbitmq.connection import (
     FATAL,
+    NOT_FOUND,
     RECOVERABLE,
     backoff,
     close_quietly,
@@ -23,7 +24,6 @@ from shared.ports.migration import NotMigrated
 
 log = logging.getLogger(__name__)
 
-NOT_FOUND = 404
 
 T = TypeVar("T")
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pika.exceptions
 
-from shared.adapters.rabbitmq import ladder as ladder
+from shared.adapters.rabbitmq import ladder
+from shared.adapters.rabbitmq.connection import PRECONDITION_FAILED
 from shared.events import (
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
@@ -21,7 +22,6 @@ from shared.events import (
 
 log = logging.getLogger(__name__)
 
-PRECONDITION_FAILED = 406
 DEAD_LETTERS_KEPT = 100_000
 
 

@@ -20,7 +20,7 @@ from flask import Flask
 
 from services.bootstrap import bootstrap
 from services.gateway.app import create_app as create_gateway
-from shared import redaction
+from shared import logs, redaction
 from shared.config import Settings, SettingsError
 
 GUNICORN_APP_LOAD_ERROR = 4  # gunicorn.arbiter.Arbiter.APP_LOAD_ERROR
@@ -37,19 +37,31 @@ def _in_gunicorn_worker() -> bool:
     return False
 
 
+def _setup_logging(log_format: str) -> None:
+    """Under gunicorn our loggers write to its error log. Its handlers, the access log's (if turned on)
+    and ours all get the redaction, so a /download/<token> path is never written. With
+    IMGJOB_LOG_FORMAT=json they all write JSON lines, gunicorn's own included; in text, gunicorn keeps
+    its format. A root logger that already has handlers (an embedding application's) keeps its format."""
+    gunicorn_logs = [logging.getLogger("gunicorn.error"), logging.getLogger("gunicorn.access")]
+    root = logging.getLogger()
+    ours = not root.handlers
+    if ours:
+        root.handlers = list(gunicorn_logs[0].handlers)
+        root.setLevel(gunicorn_logs[0].level or logging.INFO)
+    if log_format == "json":
+        logs.prepare_all(gunicorn_logs + ([root] if ours else []), log_format, "gateway")
+    for logger in (root, *gunicorn_logs):
+        redaction.install(logger)
+
+
 def create_app() -> Flask:
-    # Under gunicorn our loggers write to its error log; both it and the access log (if turned on)
-    # get the redaction, so a /download/<token> path is never written.
-    gunicorn_log = logging.getLogger("gunicorn.error")
-    if not logging.getLogger().handlers:
-        logging.getLogger().handlers = list(gunicorn_log.handlers)
-        logging.getLogger().setLevel(gunicorn_log.level or logging.INFO)
-    redaction.install()
-    redaction.install(gunicorn_log)
-    redaction.install(logging.getLogger("gunicorn.access"))
     try:
-        adapters = bootstrap(Settings.from_env())
+        settings = Settings.from_env()
+        _setup_logging(settings.log_format)
+        adapters = bootstrap(settings)
     except SettingsError as exc:  # an invalid setting, an unknown adapter, a missing or weak key
         print(f"imgjob: {exc}", file=sys.stderr)
         raise SystemExit(GUNICORN_APP_LOAD_ERROR if _in_gunicorn_worker() else 2) from exc
-    return create_gateway(adapters)
+    app = create_gateway(adapters)
+    app.wsgi_app = logs.JobIdFromPath(app.wsgi_app)  # type: ignore[method-assign]
+    return app

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
+from shared import metrics
 from shared.events import Event
-from shared.ports import Adapters, DeadLetterHandler, Handler
+from shared.logs import job_context
+from shared.ports import Adapters, DeadLetter, DeadLetterHandler, Handler
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +42,31 @@ class Service:
     handlers: Mapping[str, Handler] = field(default_factory=dict)  # event type -> handler
     dead_letters: DeadLetterHandler | None = None
     periodic: Sequence[Periodic] = ()
+    # Events of its queue handled at once by one process: a service that mostly waits on round trips
+    # (the scheduler) takes many; one that holds a browser or big downloads per event takes few.
+    concurrency: int = 2
 
     def subscriptions(self) -> Subscriptions:
         return {self.queue: tuple(self.handlers)} if self.handlers else {}
 
     def dispatch(self, event: Event) -> None:
+        """Run the event's handler with its job id in the log context, counted and timed by outcome.
+        An error propagates unchanged: the bus redelivers (or dead-letters) as it would without us."""
         handler = self.handlers.get(event.type)
         if handler is None:
             # Only a binding left on the broker by another version of the service can get here.
             log.warning("%s has no handler for %s; ignored", self.name, event.type)
+            metrics.events_handled.labels(self.name, event.type, "ignored").inc()
             return
-        handler(event)
+        outcome = "error"
+        started = time.perf_counter()
+        try:
+            with job_context(event.job_id):
+                handler(event)
+            outcome = "ok"
+        finally:
+            metrics.handler_duration.labels(self.name, event.type).observe(time.perf_counter() - started)
+            metrics.events_handled.labels(self.name, event.type, outcome).inc()
 
 
 def subscriptions_of(services: Iterable[Service]) -> Subscriptions:
@@ -62,6 +80,11 @@ def subscriptions_of(services: Iterable[Service]) -> Subscriptions:
     return merged
 
 
+def _with_job_context(handler: DeadLetterHandler, letter: DeadLetter) -> None:
+    with job_context(letter.event.job_id if letter.event else None):
+        handler(letter)
+
+
 class Runner:
     def __init__(self, adapters: Adapters, services: Sequence[Service]) -> None:
         self._adapters = adapters
@@ -73,9 +96,9 @@ class Runner:
         bus = self._adapters.bus
         for service in self._services:
             if service.handlers:
-                bus.subscribe(service.queue, tuple(service.handlers), service.dispatch)
+                bus.subscribe(service.queue, tuple(service.handlers), service.dispatch, service.concurrency)
             if service.dead_letters is not None:
-                bus.subscribe_dead_letters(service.dead_letters)
+                bus.subscribe_dead_letters(partial(_with_job_context, service.dead_letters))
             for task in service.periodic:
                 thread = threading.Thread(target=self._loop, args=(task,), daemon=True, name=task.name)
                 self._threads.append(thread)

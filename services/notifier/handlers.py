@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 
 from services.notifier import emails
-from shared import events
+from shared import events, metrics
 from shared.domain.emails import READY, UNSUBSCRIBED, EmailState, retry_delay
 from shared.domain.model import Job
 from shared.events import Event
@@ -60,19 +60,27 @@ def send_once(adapters: Adapters, job_id: str, kind: str) -> None:
     if adapters.store.is_suppressed(mailbox_hash(adapters.settings.secret_key, job.email)):
         # The address unsubscribed after the job was submitted: settled for good, never sent.
         adapters.store.settle_email(job.id, kind, claim, EmailState.REFUSED, UNSUBSCRIBED)
+        _count(kind, "suppressed")
         log.info("job %s: the %s email was not sent: the address unsubscribed", job.id, kind)
         return
     try:
         adapters.mailer.send(emails.render(kind, job, adapters.settings))
     except MailRefused as refused:
         adapters.store.settle_email(job.id, kind, claim, EmailState.REFUSED, str(refused))
+        _count(kind, "refused")
         log.warning("job %s: the %s email was refused: %s", job.id, kind, refused)
         return
     except Exception as exc:  # deferred, unreachable, or anything else: never the job's outcome
         _defer(adapters, job, kind, claim, exc)
         return
     adapters.store.settle_email(job.id, kind, claim, EmailState.SENT, None)
+    _count(kind, "sent")
     log.info("job %s: sent the %s email", job.id, kind)
+
+
+def _count(kind: str, outcome: str) -> None:
+    """Each try counts once, by its outcome: an email deferred twice and then sent counts 2 deferred, 1 sent."""
+    metrics.notifier_emails.labels(kind=kind, outcome=outcome).inc()
 
 
 def _defer(adapters: Adapters, job: Job, kind: str, claim: str, exc: Exception) -> None:
@@ -85,9 +93,11 @@ def _defer(adapters: Adapters, job: Job, kind: str, claim: str, exc: Exception) 
     next_at = adapters.clock() + retry_delay(attempts)
     if next_at > _give_up_at(adapters, job, kind, first_at):
         adapters.store.settle_email(job.id, kind, claim, EmailState.UNDELIVERED, reason)
+        _count(kind, "undelivered")
         log.error("job %s: gave up on the %s email after %d tries: %s", job.id, kind, attempts, reason)
         return
     if adapters.store.settle_email(job.id, kind, claim, EmailState.RETRYING, reason):
+        _count(kind, "deferred")
         _try_again_at(adapters, job, kind, next_at)
         log.warning("job %s: the %s email was deferred (%s); try %d at %s", job.id, kind, reason, attempts + 1, next_at)
 

@@ -15,6 +15,7 @@ out is a failure with the budget's reason.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -118,7 +119,10 @@ class Downloader:
         """
         pool = ThreadPoolExecutor(min(self.concurrency, max(1, len(links))), thread_name_prefix="download")
         try:
-            futures: list[Future[Outcome]] = [pool.submit(self._one, link, keep, budget) for link in links]
+            # Each in a copy of the caller's context, so that what a download logs names the job.
+            futures: list[Future[Outcome]] = [
+                pool.submit(contextvars.copy_context().run, self._one, link, keep, budget) for link in links
+            ]
             for future in as_completed(futures):
                 yield future.result()
         finally:
@@ -137,7 +141,7 @@ class Downloader:
         try:
             # Waiting here is the back-pressure that keeps temporary files from piling up on disk
             # when checking falls behind downloading.
-            checked = self._checks().submit(self._check, link, fetched).result()
+            checked = self._checks().submit(contextvars.copy_context().run, self._check, link, fetched).result()
             if isinstance(checked, FailedImage):
                 return checked
             if budget is not None and not budget.take(fetched.size):

@@ -9,6 +9,7 @@ from services.packager.archive import delete_images, store_image, write_zip
 from services.packager.budget import JobByteBudget
 from services.packager.download import Downloaded, Downloader, FailedImage, Outcome, StoredImage
 from services.packager.manifest import Plan, plan
+from services.packager.measures import count_download, job_packaged
 from shared import events
 from shared.domain.model import Job, JobStatus
 from shared.events import Event
@@ -82,6 +83,7 @@ def on_job_links_collected(adapters: Adapters, downloader: Downloader, event: Ev
 
 
 def package_job(adapters: Adapters, downloader: Downloader, job: Job) -> None:
+    started = time.monotonic()
     budget = JobByteBudget(adapters.settings.max_job_bytes)
     try:
         # Room for the budget's worth of images before the first download, not a full disk halfway.
@@ -102,6 +104,7 @@ def package_job(adapters: Adapters, downloader: Downloader, job: Job) -> None:
     for outcome in downloader.download(links, keep, budget):
         outcomes.append(outcome)
         progress.add(outcome)
+        count_download(outcome)
     settings = adapters.settings
     package = plan(outcomes, settings.near_duplicate_distance if settings.near_duplicates else None)
     progress.final(package)
@@ -119,6 +122,7 @@ def package_job(adapters: Adapters, downloader: Downloader, job: Job) -> None:
         fail_job(adapters, job.id, _failure_reason(len(links), package))
         return
     zip_bytes = write_zip(adapters.blobs, job, package)
+    job_packaged(time.monotonic() - started)
     delete_images(adapters.blobs, job.id)
     _mark_ready(adapters, job, package, zip_bytes, _note(job.note, budget, package, len(links)))
 

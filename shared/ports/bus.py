@@ -58,8 +58,10 @@ class MessageBus(Protocol):
         Returns once the bus has taken responsibility for the event (publisher confirm).
         """
 
-    def subscribe(self, queue: str, event_types: Iterable[str], handler: Handler) -> None:
-        """Consume `queue` (bound to the event types by `migrate`) with `handler` once `start` is called."""
+    def subscribe(self, queue: str, event_types: Iterable[str], handler: Handler, concurrency: int = 1) -> None:
+        """Consume `queue` (bound to the event types by `migrate`) with `handler` once `start` is called,
+        handling up to `concurrency` of its events at once (the distributed bus also takes no more than
+        that many from the broker ahead of their acknowledgements)."""
 
     def subscribe_dead_letters(self, handler: DeadLetterHandler) -> None:
         """Also hand every well-formed dead letter, with the queue it came from, to `handler` (once
@@ -75,6 +77,11 @@ class MessageBus(Protocol):
     def start(self) -> None:
         """Begin delivering to the subscribed handlers, in background threads. Declares nothing: a queue
         that `migrate` has not created is waited for, with a log line saying to run `imgjob migrate`."""
+
+    def consuming(self) -> bool:
+        """True while this bus delivers: `start` was called, `close` was not, and every subscribed queue
+        (the dead letters' included) has a consumer on a live connection. False while a consumer waits
+        for its queue or reconnects. What a worker's /readyz reports as "consumer"."""
 
     def wait_idle(self, timeout: float) -> bool:
         """True once nothing is being handled or due within the next moment (for tests and drains)."""

@@ -23,7 +23,8 @@ MAX_DELIVERIES = 3
 
 class TcpProxy:
     """A loopback port forwarded to RabbitMQ. `drop()` cuts every connection through it at once, as a
-    broker restart or a network fault would, without touching the broker the other tests share."""
+    broker restart or a network fault would, without touching the broker the other tests share; while
+    `refusing` is set, new connections are closed as soon as they come (the broker is away)."""
 
     def __init__(self, target_url: str) -> None:
         parts = urlsplit(target_url)
@@ -34,6 +35,7 @@ class TcpProxy:
         self.url = urlunsplit((parts.scheme, f"{credentials}127.0.0.1:{port}", parts.path, parts.query, ""))
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
+        self.refusing = threading.Event()
         threading.Thread(target=self._accept, daemon=True, name="tcp-proxy").start()
 
     def drop(self) -> None:
@@ -54,6 +56,9 @@ class TcpProxy:
                 client, _ = self._server.accept()
             except OSError:
                 return
+            if self.refusing.is_set():
+                client.close()
+                continue
             upstream = socket.create_connection(self._target)
             with self._lock:
                 self._sockets += [client, upstream]

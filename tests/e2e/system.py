@@ -108,6 +108,8 @@ def _base_env(url: str, extra: dict[str, str]) -> dict[str, str]:
             "IMGJOB_ALLOW_PRIVATE_NETWORKS": "true",
             "IMGJOB_SEARCH_PROVIDERS": "bing",
             "IMGJOB_SWEEP_INTERVAL": "1",
+            # Every worker process has an ops port: a free one each, or the default would be contended.
+            "IMGJOB_OPS_PORT": "0",
             # One per system (every process of it shares it), random: the real stack refuses a weak one.
             "IMGJOB_SECRET_KEY": secrets.token_urlsafe(48),
         }

@@ -13,7 +13,10 @@ from tests.support import embedded_environment, wait_until
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return embedded_environment(tmp_path, IMGJOB_SECRET_KEY=secrets.token_urlsafe(48), **extra)
+    # Ops port 0: workers of parallel tests never contend for the default one.
+    return embedded_environment(
+        tmp_path, IMGJOB_SECRET_KEY=secrets.token_urlsafe(48), **{"IMGJOB_OPS_PORT": "0"} | extra
+    )
 
 
 def _imgjob(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:

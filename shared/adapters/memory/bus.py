@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared import metrics
 from shared.adapters.memory.dead_letters import DeadLetterSpool
 from shared.events import Event
 from shared.ports.bus import DeadLetter, DeadLetterHandler, Handler
@@ -28,20 +29,18 @@ REPLAY_POLL = 1.0
 class _Queue:
     name: str
     handler: Handler
+    workers: int
     inbox: queue.Queue[tuple[Event, int]] = field(default_factory=queue.Queue)
 
 
 class MemoryBus:
     """MessageBus in one process. Dead letters are kept in `dead_letter_dir` (in memory if None)."""
 
-    def __init__(
-        self, max_deliveries: int = 5, workers_per_queue: int = 2, dead_letter_dir: Path | None = None
-    ) -> None:
+    def __init__(self, max_deliveries: int = 5, dead_letter_dir: Path | None = None) -> None:
         self._max_deliveries = max_deliveries
         self._spool = DeadLetterSpool(dead_letter_dir)
         self._dead_letter_handler: DeadLetterHandler | None = None
         self._dead_letters: queue.Queue[DeadLetter] = queue.Queue()
-        self._workers_per_queue = workers_per_queue
         self._queues: dict[str, _Queue] = {}
         self._bindings: dict[str, list[str]] = {}
         # (due monotonic time, tiebreak, event, destination queue or None to route by type, attempts)
@@ -58,9 +57,11 @@ class MemoryBus:
     def ping(self) -> None:
         """Always reachable: it lives in this process."""
 
-    def subscribe(self, queue_name: str, event_types: Iterable[str], handler: Handler) -> None:
+    def subscribe(self, queue_name: str, event_types: Iterable[str], handler: Handler, concurrency: int = 1) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         with self._cond:
-            self._queues[queue_name] = _Queue(queue_name, handler)
+            self._queues[queue_name] = _Queue(queue_name, handler, concurrency)
             for event_type in event_types:
                 self._bindings.setdefault(event_type, []).append(queue_name)
 
@@ -95,11 +96,15 @@ class MemoryBus:
             for q in self._queues.values():
                 threads += [
                     threading.Thread(target=self._work, args=(q,), daemon=True, name=f"bus-{q.name}")
-                    for _ in range(self._workers_per_queue)
+                    for _ in range(q.workers)
                 ]
         for thread in threads:
             thread.start()
         self._threads.extend(threads)
+
+    def consuming(self) -> bool:
+        """In one process there is no connection to lose: consuming from `start` until `close`."""
+        return self._started and not self._stopping.is_set()
 
     def wait_idle(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -185,6 +190,7 @@ class MemoryBus:
         log.exception("%s failed on %s %d times; dead-lettering", target.name, event.type, attempts)
         letter = DeadLetter.of(target.name, event.to_json())
         self._spool.keep(letter)
+        metrics.dead_letters.labels(queue=target.name).inc()
         self._dead_letters.put(letter)
 
     def _dead_letter_loop(self) -> None:

@@ -18,12 +18,12 @@ SCHEMES = ("amqp", "amqps")
 NOT_FOUND = 404
 PRECONDITION_FAILED = 406
 
-FATAL = (
+LOGIN_REFUSED = (
     pika.exceptions.AuthenticationError,
     pika.exceptions.ProbableAuthenticationError,
     pika.exceptions.ProbableAccessDeniedError,
-    pika.exceptions.IncompatibleProtocolError,
 )
+FATAL = (*LOGIN_REFUSED, pika.exceptions.IncompatibleProtocolError)
 RECOVERABLE = (
     pika.exceptions.AMQPConnectionError,
     pika.exceptions.ChannelClosed,

@@ -19,7 +19,8 @@ from typing import Any
 
 import pika.exceptions
 
-from shared.adapters.rabbitmq.connection import FATAL, NOT_FOUND, RECOVERABLE, backoff, close_quietly, connect
+from shared import metrics
+from shared.adapters.rabbitmq.connection import LOGIN_REFUSED, NOT_FOUND, RECOVERABLE, backoff, close_quietly, connect
 from shared.events import Event, EventFormatError
 
 # What a consumer hands each delivery to: the event and the message's AMQP headers.
@@ -39,6 +40,11 @@ Token = tuple[int, int]  # (connection generation, delivery tag)
 
 
 class QueueConsumer:
+    """Consumes `queue_name` (the broker's name). For a service queue, `max_deliveries` is the queue's
+    delivery limit: the broker dead-letters a message whose last allowed delivery is nacked (or that
+    is rejected), and the consumer that sends that nack counts it under `dead_letter_label`. None for
+    a queue without a dead-letter exchange (the dead letters' watch queue), whose messages are dropped."""
+
     def __init__(
         self,
         url: str,
@@ -46,6 +52,8 @@ class QueueConsumer:
         handler: DeliveryHandler,
         prefetch: int,
         on_event: Callable[[Event], None],
+        max_deliveries: int | None = None,
+        dead_letter_label: str = "",
     ) -> None:
         self.queue_name = queue_name
         self.ready = threading.Event()  # set once the first basic_consume is in place
@@ -53,6 +61,9 @@ class QueueConsumer:
         self._handler = handler
         self._prefetch = prefetch
         self._on_event = on_event
+        self._max_deliveries = max_deliveries
+        self._dead_letter_label = dead_letter_label or queue_name
+        self._live = threading.Event()  # set while a basic_consume is in place on an open connection
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._unsettled: set[Token] = set()
@@ -73,6 +84,10 @@ class QueueConsumer:
         deadline = time.monotonic() + DRAIN_TIMEOUT + 2
         for thread in self._threads:
             thread.join(timeout=max(deadline - time.monotonic(), 0.1))
+
+    def consuming(self) -> bool:
+        """A consumer is in place on an open connection (cleared as soon as the I/O loop sees it drop)."""
+        return self._live.is_set()
 
     def busy(self) -> bool:
         """A delivery is being handled or waits for its ack to reach the broker."""
@@ -97,11 +112,17 @@ class QueueConsumer:
                 on_message = partial(self._on_message, connection, generation)
                 tag = channel.basic_consume(self.queue_name, on_message_callback=on_message)
                 self.ready.set()
+                self._live.set()
                 attempt = 0
                 while not self._stopping.is_set():
                     connection.process_data_events(time_limit=0.2)
+                self._live.clear()
                 self._drain(connection, channel, tag)
-            except FATAL:
+            # Only refused credentials end the consumer. A connection cut during the handshake
+            # (IncompatibleProtocolError: a TCP proxy with no broker behind it, a broker still starting)
+            # is retried like any lost connection: a consumer that gave up would leave the worker alive
+            # but deaf even once the broker is back.
+            except LOGIN_REFUSED:
                 log.exception("consumer of %s cannot log in; giving up", self.queue_name)
                 return
             except RECOVERABLE as exc:
@@ -122,6 +143,7 @@ class QueueConsumer:
                 attempt += 1
                 self._stopping.wait(backoff(attempt))
             finally:
+                self._live.clear()
                 self._forget_generation()
                 close_quietly(connection)
 
@@ -132,6 +154,7 @@ class QueueConsumer:
             # Retrying cannot fix a malformed message: straight to the dead letters.
             log.error("%s: rejected a message that is not an event (%s)", self.queue_name, exc)
             channel.basic_reject(method.delivery_tag, requeue=False)
+            self._count_dead_letter()
             return
         token = (generation, method.delivery_tag)
         with self._lock:
@@ -193,6 +216,22 @@ class QueueConsumer:
             self._handler(event, headers)
             return True
         except Exception:
-            log.exception("%s failed on %s %s (delivery %d)", self.queue_name, event.type, event.event_id, deliveries)
+            last = self._max_deliveries is not None and deliveries >= self._max_deliveries
+            log.exception(
+                "%s failed on %s %s (delivery %d)%s",
+                self.queue_name,
+                event.type,
+                event.event_id,
+                deliveries,
+                "; dead-lettering" if last else "",
+            )
+            if last:
+                # No wait: the broker dead-letters it on this nack, nothing is retried.
+                self._count_dead_letter()
+                return False
             self._stopping.wait(min(REDELIVERY_BACKOFF * deliveries, MAX_REDELIVERY_BACKOFF))
             return False
+
+    def _count_dead_letter(self) -> None:
+        if self._max_deliveries is not None:
+            metrics.dead_letters.labels(queue=self._dead_letter_label).inc()

@@ -10,7 +10,7 @@ FAKEWEB_PORT ?= 8100
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run demo test test-unit lint format bench infra-up infra-down infra-status clean
+.PHONY: help install browser run demo test test-unit deploy-check lint format bench infra-up infra-down infra-status clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,6 +47,9 @@ test: install browser lint infra-up ## lint, start the real infrastructure, then
 test-unit: install ## the fast tier: unit and contract tests; what needs real infrastructure skips loudly
 	IMGJOB_TEST_ALLOW_SKIP=1 $(BIN)/python -m pytest -q -p no:cacheprovider -rs tests/unit tests/contract -m "not browser"
 
+deploy-check: install ## Dockerfile, docker-compose.yml and k8s/ checked offline (pinned kustomize, schemas, hadolint)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_deployment_*.py
+
 lint: install ## ruff and mypy, as configured in pyproject.toml
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -56,10 +59,10 @@ format: install ## let ruff fix what it can
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install browser ## run the benchmarks in bench/, each printing its figures beside its baseline
-	@shopt -s nullglob; benches=(bench/bench_*.py); \
-	if [ $${#benches[@]} -eq 0 ]; then echo "no benchmarks yet (issues #4 and #5 add them)"; exit 1; fi; \
-	for b in "$${benches[@]}"; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+bench: install browser infra-up ## run every benchmark in bench/, each printing its figures beside its baseline and target
+	@shopt -s nullglob; benches=(bench/bench_*.py); failed=0; \
+	for b in "$${benches[@]}"; do echo "== $$b"; $(BIN)/python $$b || failed=1; done; \
+	exit $$failed
 
 infra-up: install ## install and start RabbitMQ, Cassandra, MinIO, Selenium Grid and SMTP on loopback
 	scripts/infra/up.sh

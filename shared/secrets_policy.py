@@ -92,5 +92,5 @@ def secret_key_problem(settings: Settings) -> str | None:
     return (
         f"{VARIABLE} {problem}. With a real adapter configured ({', '.join(real)}) every process needs the"
         f" same long random key: make one with  {HOW_TO_MAKE_ONE}  and set it in the environment"
-        " (docker compose: .env; Kubernetes: k8s/secret.env)"
+        " (docker compose: .env; Kubernetes: k8s/overlays/<env>/secret.env)"
     )

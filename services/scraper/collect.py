@@ -5,17 +5,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from services.scraper.providers import ProviderUnavailable, SearchProvider, make_provider
+from services.scraper.providers import ProviderUnavailable, SearchProvider, Verdict, make_provider
 from services.scraper.providers.base import DistinctImages
+from services.scraper.unparsed import save_unparsed
 from shared.domain.model import Link
+from shared.metrics import scraper_provider_outcomes
 
 log = logging.getLogger(__name__)
 
 RAN_OUT = "the search ran out of results"
+# Not "no results": the engine may well have had some, in a form this version does not read.
+NOT_UNDERSTOOD = "the engine's page was not understood"
 
 
 @dataclass(frozen=True)
@@ -33,8 +38,9 @@ class Outcome:
     summary: str  # for people: "found 35", "blocked by a CAPTCHA page", "not available yet", ...
     added: int = 0
     ran_out: bool = False
-    stopped: bool = False  # blocked, or the browser failed
+    stopped: bool = False  # blocked, not understood, or the browser failed
     browser_error: bool = False
+    verdict: Verdict = "ok"
 
 
 @dataclass
@@ -82,6 +88,7 @@ def _run(
     links: DistinctImages,
     count: int,
     progress: Callable[[int], None],
+    save_dir: Path | None,
 ) -> Outcome:
     before = len(links)
 
@@ -96,20 +103,38 @@ def _run(
         result = provider.search(driver, query, count, on_progress)
     except WebDriverException as exc:
         log.warning("%s failed in the browser: %s", name, exc.msg)
-        return Outcome(name, f"browser error: {exc.msg or type(exc).__name__}", stopped=True, browser_error=True)
+        scraper_provider_outcomes.labels(provider=name, outcome="unreachable").inc()
+        summary = f"browser error: {exc.msg or type(exc).__name__}"
+        return Outcome(name, summary, stopped=True, browser_error=True, verdict="unreachable")
+    verdict = result.verdict
+    scraper_provider_outcomes.labels(provider=name, outcome=verdict).inc()
     added = links.add(result.images)
+    if result.not_understood:
+        if save_dir is not None and result.unparsed is not None:
+            save_unparsed(save_dir, name, result.unparsed)
+        return Outcome(name, NOT_UNDERSTOOD, added, stopped=True, verdict=verdict)
     if result.blocked_reason:
         summary = result.blocked_reason + (f" after {added} links" if added else "")
-        return Outcome(name, summary, added, stopped=True)
+        return Outcome(name, summary, added, stopped=True, verdict=verdict)
     if result.exhausted and not links.full:
-        return Outcome(name, f"ran out of results after {added}" if added else "no results", added, True)
-    return Outcome(name, f"found {added}", added)
+        summary = f"ran out of results after {added}" if added else "no results"
+        return Outcome(name, summary, added, ran_out=True, verdict=verdict)
+    return Outcome(name, f"found {added}", added, verdict=verdict)
 
 
 def collect_links(
-    driver: WebDriver, attempts: Sequence[Attempt], query: str, count: int, progress: Callable[[int], None]
+    driver: WebDriver,
+    attempts: Sequence[Attempt],
+    query: str,
+    count: int,
+    progress: Callable[[int], None],
+    save_dir: Path | None = None,
 ) -> Collection:
-    """Try each usable provider in turn until `count` distinct links are found or none is left."""
+    """Try each usable provider in turn until `count` distinct links are found or none is left.
+
+    Each provider's run is counted by verdict (scraper_provider_outcomes); a page a provider did not
+    understand is saved into `save_dir` when it is given.
+    """
     links = DistinctImages(limit=count)
     owners: list[str] = []
     collection = Collection()
@@ -119,7 +144,7 @@ def collect_links(
         if attempt.provider is None:
             collection.outcomes.append(Outcome(attempt.name, attempt.unavailable))
             continue
-        outcome = _run(attempt.name, attempt.provider, driver, query, links, count, progress)
+        outcome = _run(attempt.name, attempt.provider, driver, query, links, count, progress, save_dir)
         owners += [attempt.name] * outcome.added
         collection.outcomes.append(outcome)
     collection.links = [

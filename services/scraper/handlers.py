@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from services.scraper.collect import collect_links, plan
 from services.scraper.session import BrowserUnavailable, open_session
@@ -58,7 +59,8 @@ def _scrape(adapters: Adapters, job: Job) -> None:
 
     try:
         with open_session(adapters.browser, settings.browser_tries, settings.browser_retry_delay) as driver:
-            collection = collect_links(driver, attempts, job.query, job.count, progress)
+            save_dir = Path(settings.save_unparsed) if settings.save_unparsed else None
+            collection = collect_links(driver, attempts, job.query, job.count, progress, save_dir)
     except BrowserUnavailable as exc:
         # Already retried with backoff: the person is told now rather than after every redelivery.
         fail_job(adapters, job.id, str(exc))

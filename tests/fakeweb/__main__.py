@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"export IMGJOB_BING_URL={web.bing_url(total=args.total)}")
     print(f"export IMGJOB_GOOGLE_URL={web.google_url(total=args.total)}")
     print(f"export IMGJOB_DUCKDUCKGO_URL={web.duckduckgo_url(total=args.total)}")
+    print(f"export IMGJOB_BRAVE_URL={web.brave_url(total=args.total)}")
     print("export IMGJOB_SEARCH_PROVIDERS=bing IMGJOB_ALLOW_PRIVATE_NETWORKS=true")
     print("Ctrl-C to stop", flush=True)
     try:

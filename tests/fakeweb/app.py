@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from tests.fakeweb import bing, duckduckgo, google, images
+from tests.fakeweb import bing, brave, duckduckgo, google, images
 
 
 def create_app() -> Flask:
@@ -13,4 +13,5 @@ def create_app() -> Flask:
     app.register_blueprint(bing.blueprint)
     app.register_blueprint(google.blueprint)
     app.register_blueprint(duckduckgo.blueprint)
+    app.register_blueprint(brave.blueprint)
     return app

@@ -1,4 +1,4 @@
-"""What the fake search engines (bing.py, google.py, duckduckgo.py) share.
+"""What the fake search engines (bing.py, google.py, duckduckgo.py, brave.py) share.
 
 The scenario grammar: a path segment of comma-separated `key=value` (values percent-encoded), where
 `img.NAME=V` items are options for the image server (tests/fakeweb/images.py) and every other key must

@@ -9,7 +9,7 @@ from typing import Concatenate, ParamSpec
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from tests.fakeweb import bing, duckduckgo, google
+from tests.fakeweb import bing, brave, duckduckgo, google
 from tests.fakeweb.app import create_app
 
 P = ParamSpec("P")
@@ -47,6 +47,7 @@ class FakeWeb:
     bing_url = _engine_url("bing", "Bing", bing.encode_scenario)
     google_url = _engine_url("google", "Google", google.encode_scenario)
     duckduckgo_url = _engine_url("duckduckgo", "DuckDuckGo", duckduckgo.encode_scenario)
+    brave_url = _engine_url("brave", "Brave Search", brave.encode_scenario)
 
     def start(self) -> FakeWeb:
         self._server = make_server(self._host, self._port, create_app(), threaded=True)

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from services.scraper.providers import detect_block
-from services.scraper.providers.base import distinct
+from services.scraper.providers.base import PageNotUnderstood, distinct
 from services.scraper.providers.bing_parse import next_offset, next_url, parse_bing_results
 from services.scraper.providers.blocks import CAPTCHA, CONSENT
 from tests.fakeweb import FakeWeb
@@ -121,7 +121,8 @@ def test_image_options_are_forwarded_to_the_image_urls(web: FakeWeb) -> None:
 def test_captcha_from_the_first_page(web: FakeWeb) -> None:
     url = f"{web.bing_url(total=60, captcha=True)}/images/search?q=owls"
     html = get(url)
-    assert parse_bing_results(html) == []
+    with pytest.raises(PageNotUnderstood):
+        parse_bing_results(html)
     assert detect_block(url, html) == CAPTCHA
 
 
@@ -130,14 +131,16 @@ def test_captcha_from_a_later_page_lets_the_first_through(web: FakeWeb) -> None:
     assert len(parse_bing_results(get(f"{base}/images/search", q="owls"))) == 35
     later = f"{base}/images/async?q=owls&first=36&count=35&mmasync=1"
     html = get(later)
-    assert parse_bing_results(html) == []
+    with pytest.raises(PageNotUnderstood):
+        parse_bing_results(html)
     assert detect_block(later, html) == CAPTCHA
 
 
 def test_consent_wall(web: FakeWeb) -> None:
     url = f"{web.bing_url(total=60, consent=True)}/images/search?q=owls"
     html = get(url)
-    assert parse_bing_results(html) == []
+    with pytest.raises(PageNotUnderstood):
+        parse_bing_results(html)
     assert detect_block(url, html) == CONSENT
 
 

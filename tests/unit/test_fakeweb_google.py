@@ -1,7 +1,9 @@
-"""The fake Google serves the real page's data format, batches, the "more results" gate, blocks and consent."""
+"""The fake Google serves the real page's data format and JSON answers, batches, the "more results" gate,
+blocks, consent, and a changed format."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,6 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from services.scraper.providers import detect_block
+from services.scraper.providers.base import PageNotUnderstood
 from services.scraper.providers.blocks import CONSENT, UNUSUAL_TRAFFIC
 from services.scraper.providers.google_parse import parse_google_results, parse_google_scripts
 from services.scraper.providers.page_actions import page_state, read_page
@@ -80,7 +83,8 @@ def test_captcha_from_a_later_load_redirects_to_the_sorry_page(web: FakeWeb) -> 
     assert sorry_url.path == f"{urlsplit(base).path}/sorry/index"
     sorry = requests.get(f"{web.url}{sorry_url.path}?{sorry_url.query}", timeout=10)
     assert sorry.status_code == 429
-    assert parse_google_results(sorry.text) == []
+    with pytest.raises(PageNotUnderstood):
+        parse_google_results(sorry.text)
     assert detect_block(sorry.url, sorry.text) == UNUSUAL_TRAFFIC
 
 
@@ -94,7 +98,10 @@ def test_consent_interstitial_is_answered_with_a_cookie_unless_it_is_a_wall(web:
         assert "Reject all" in page.text and "Accept all" in page.text
         target = parse_qs(urlsplit(page.url).query)["continue"][0]
         answered = session.post(f"{base}/consent/save", data={"continue": target, "set_eom": "true"}, timeout=10)
-        assert (len(parse_google_results(answered.text)) == 10) is passes
+        if passes:
+            assert len(parse_google_results(answered.text)) == 10
+        else:
+            assert detect_block(answered.url, answered.text) == CONSENT
 
 
 def test_a_stalled_engine_answers_further_loads_with_an_error(web: FakeWeb) -> None:
@@ -103,8 +110,50 @@ def test_a_stalled_engine_answers_further_loads_with_an_error(web: FakeWeb) -> N
     assert get(f"{base}/search", q="x", udm=2, start=100, **{"async": "_fmt:html"}).status_code == 500
 
 
+def json_answer(base: str, page: int, query: str = "owls") -> requests.Response:
+    return requests.get(
+        f"{base}/search?q={query}&tbm=isch&asearch=isch&hl=en&async=_fmt:json,p:1,ijn:{page}", timeout=10
+    )
+
+
+def test_json_answers_come_in_the_ischj_format_page_by_page(web: FakeWeb) -> None:
+    base = web.google_url(total=230, json_page=100)
+    first = json_answer(base, 1)
+    assert first.status_code == 200 and first.headers["Content-Type"].startswith("application/json")
+    head, body = first.text.split("\n", 1)
+    assert head == ")]}'" and "\\u003d" in body and "=" not in body
+    (entry, *_) = json.loads(body)["ischj"]["metadata"]
+    assert set(entry) >= {"original_image", "thumbnail", "result"}
+    assert entry["original_image"] == {"url": f"{web.url}/img/101.jpg", "width": 200, "height": 200}
+    assert entry["result"]["referrer_url"] == f"{base}/page/101"
+    assert numbers([image.url for image in parse_google_results(first.text)]) == list(range(101, 201))
+    assert numbers([image.url for image in parse_google_results(json_answer(base, 2).text)]) == list(range(201, 231))
+    assert parse_google_results(json_answer(base, 3).text) == []
+
+
+def test_json_loads_count_for_blocks_and_stalls_and_can_be_switched_off(web: FakeWeb) -> None:
+    assert json_answer(web.google_url(total=600, stall=3), 1).status_code == 200
+    assert json_answer(web.google_url(total=600, stall=3), 2).status_code == 500
+    sorry = json_answer(web.google_url(total=600, captcha=2), 1)
+    assert urlsplit(sorry.url).path.endswith("/sorry/index") and sorry.status_code == 429
+    no_json = json_answer(web.google_url(total=600, json=False), 1)
+    assert no_json.headers["Content-Type"].startswith("text/html")
+    assert numbers([image.url for image in parse_google_results(no_json.text)]) == list(range(1, 101))
+
+
+def test_a_changed_format_holds_the_results_where_the_parser_does_not_look(web: FakeWeb) -> None:
+    base = web.google_url(total=30, changed=True)
+    for response in (get(f"{base}/search", q="owls", udm=2), json_answer(base, 0)):
+        assert f"{web.url}/img/30.jpg" in response.text
+        with pytest.raises(PageNotUnderstood):
+            parse_google_results(response.text)
+
+
 def test_scenario_round_trips_and_rejects_typos(web: FakeWeb) -> None:
-    text = encode_scenario(total=7, batch=5, more_every=0, captcha=2, consent="wall", stall=3, ext="png", latency_ms=5)
+    text = encode_scenario(
+        total=7, batch=5, more_every=0, captcha=2, consent="wall", stall=3, json_page=9, json=False, changed=True,
+        ext="png", latency_ms=5,
+    )  # fmt: skip
     assert decode_scenario(text) == Scenario(
         total=7,
         batch=5,
@@ -112,6 +161,9 @@ def test_scenario_round_trips_and_rejects_typos(web: FakeWeb) -> None:
         captcha=2,
         consent="wall",
         stall=3,
+        json_page=9,
+        json=False,
+        changed=True,
         ext="png",
         image_options={"latency_ms": "5"},
     )

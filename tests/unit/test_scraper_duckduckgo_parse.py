@@ -12,6 +12,7 @@ import requests
 
 from services.scraper.extract import extract_command
 from services.scraper.providers import detect_block
+from services.scraper.providers.base import PageNotUnderstood
 from services.scraper.providers.blocks import CAPTCHA
 from services.scraper.providers.duckduckgo import DuckDuckGoProvider, page_cap
 from services.scraper.providers.duckduckgo_parse import (
@@ -122,7 +123,8 @@ ANOMALY = """<html><body><div class="anomaly-modal__modal"><div>Unfortunately, b
 
 
 def test_the_anomaly_page_is_a_captcha() -> None:
-    assert parse_duckduckgo_results(ANOMALY) == []
+    with pytest.raises(PageNotUnderstood):
+        parse_duckduckgo_results(ANOMALY)
     assert detect_block("https://duckduckgo.com/?q=fox&iax=images&ia=images", ANOMALY) == CAPTCHA
 
 

@@ -143,25 +143,34 @@ def test_extract_command_refuses_a_blocked_page_naming_the_reason(tmp_path: Path
 def test_extract_command_refuses_an_unknown_provider() -> None:
     status, out, err = run_extract("altavista", BING_FIXTURE)
     assert (status, out) == (2, "")
-    assert "unknown provider 'altavista' (choose from google, bing, duckduckgo)" in err
+    assert "unknown provider 'altavista' (choose from google, bing, duckduckgo, brave)" in err
 
 
-@pytest.mark.parametrize("provider", ["google", "duckduckgo"])
-def test_another_engines_page_holds_no_results_for_a_provider(provider: str) -> None:
-    # The Bing page is a results page, not a block: nothing found, and said so.
+@pytest.mark.parametrize("provider", ["google", "duckduckgo", "brave"])
+def test_another_engines_page_is_not_understood_rather_than_empty(provider: str) -> None:
+    # The Bing page is a results page, not a block: for the others, a page they do not understand.
     status, out, err = run_extract(provider, BING_FIXTURE)
-    assert (status, out) == (1, "")
-    assert f"no {provider} image results" in err
+    assert (status, out) == (3, "")
+    assert f"is not a {provider} results page this version understands" in err
+    assert "no " not in err.split("(")[0]  # not "no results": nothing says the engine had none
 
 
-def test_extract_command_reports_a_missing_file_and_an_empty_page(tmp_path: Path) -> None:
+def test_extract_command_reports_a_missing_file_and_a_page_with_no_grid(tmp_path: Path) -> None:
     status, _, err = run_extract("bing", tmp_path / "missing.html")
     assert status == 2 and "cannot read" in err
     empty = tmp_path / "empty.html"
     empty.write_text("<html><body><p>There are no results for this query.</p></body></html>")
     status, out, err = run_extract("bing", empty)
+    assert (status, out) == (3, "")
+    assert "not a bing results page" in err
+
+
+def test_extract_command_tells_an_empty_results_grid_from_a_page_not_understood(tmp_path: Path) -> None:
+    empty_batch = tmp_path / "batch.html"
+    empty_batch.write_text('<div class="dgControl dtl hover" data-nextUrl=""></div>')
+    status, out, err = run_extract("bing", empty_batch)
     assert (status, out) == (1, "")
-    assert "no bing image results" in err
+    assert "no bing image results" in err and "says it has none" in err
 
 
 def test_a_saved_fake_engine_page_extracts_like_a_real_one(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import requests
 
 from services.scraper.extract import extract_command, extract_urls
 from services.scraper.providers import ProviderBlocked, detect_block
-from services.scraper.providers.base import distinct
+from services.scraper.providers.base import PageNotUnderstood, distinct
 from services.scraper.providers.blocks import CAPTCHA, CONSENT, UNUSUAL_TRAFFIC, block_by_url
 from services.scraper.providers.google import GoogleProvider
 from services.scraper.providers.google_parse import parse_google_results, parse_google_scripts, script_text
@@ -135,7 +135,8 @@ Google</h1><form action="https://consent.google.com/save" method="post"><button 
     ],
 )
 def test_google_block_pages_are_recognised(url: str, html: str, reason: str) -> None:
-    assert parse_google_results(html) == []
+    with pytest.raises(PageNotUnderstood):
+        parse_google_results(html)
     assert detect_block(url, html) == reason
 
 

@@ -1,4 +1,4 @@
-"""Google, DuckDuckGo and Bing in a real local Chromium against the fake engines: 500 links, running out,
+"""Google, DuckDuckGo, Bing and Brave in a real local Chromium against the fake engines: 500 links, running out,
 blocks that hand the job to the next provider, and which provider found which link."""
 
 from __future__ import annotations
@@ -55,9 +55,15 @@ def image_urls(web: FakeWeb, numbers: range, ext: str = "jpg") -> list[str]:
     return [f"{web.url}/img/{n}.{ext}" for n in numbers]
 
 
-@pytest.mark.parametrize("provider", ["google", "duckduckgo", "bing"])
+@pytest.mark.parametrize("provider", ["google", "duckduckgo", "bing", "brave"])
 def test_500_links_from_an_engine_with_600(tmp_path: Path, web: FakeWeb, provider: str) -> None:
-    base = {"google": web.google_url, "duckduckgo": web.duckduckgo_url, "bing": web.bing_url}[provider](total=600)
+    engines = {
+        "google": web.google_url(total=600),
+        "duckduckgo": web.duckduckgo_url(total=600),
+        "bing": web.bing_url(total=600),
+        "brave": web.brave_url(total=600, page=600),  # more on one page than the real one shows
+    }
+    base = engines[provider]
     began = time.monotonic()
     job, links, event = run_job(tmp_path, {provider: base}, count=500)
     elapsed = time.monotonic() - began
@@ -87,6 +93,7 @@ def test_blocked_engines_are_skipped_with_the_reason_and_the_next_one_finishes(t
     providers = {
         "google": web.google_url(total=600, captcha=True),
         "duckduckgo": web.duckduckgo_url(total=600, consent="wall"),
+        "brave": web.brave_url(total=600, ratelimit=True),
         "bing": web.bing_url(total=600),
     }
     job, links, _ = run_job(tmp_path, providers, count=100)
@@ -95,7 +102,7 @@ def test_blocked_engines_are_skipped_with_the_reason_and_the_next_one_finishes(t
     assert job.status is JobStatus.PACKAGING
     assert job.note == (
         'found 100 of 100 requested (bing; google: blocked by an "unusual traffic" page;'
-        " duckduckgo: blocked by a consent wall)"
+        ' duckduckgo: blocked by a consent wall; brave: blocked by a "too many requests" page)'
     )
 
 

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from services.scraper.providers.base import DistinctImages, FoundImage, ProgressCallback, ProviderResult
+from services.scraper.providers.base import DistinctImages, PageNotUnderstood, ProgressCallback, ProviderResult
 from services.scraper.providers.bing_parse import next_offset, next_url, parse_bing_results
-from services.scraper.providers.blocks import detect_block
+from services.scraper.providers.blocks import unreadable_page_result
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 35
 # However many results are wanted, a search never loads more pages than this.
 MAX_PAGES = 40
-
-
-@dataclass(frozen=True)
-class _Page:
-    images: list[FoundImage]
-    next_first: int | None
-    blocked_reason: str | None
 
 
 def page_cap(wanted: int) -> int:
@@ -55,30 +47,23 @@ class BingProvider:
         first = 1
         url = self.search_url(query)
         for number in range(1, page_cap(wanted) + 1):
-            page = self._load(driver, url)
-            if page.blocked_reason:
-                log.warning("bing %s on page %d (%d found before)", page.blocked_reason, number, len(found))
-                return ProviderResult(found.images, blocked_reason=page.blocked_reason)
-            added = found.add(page.images)
-            log.info("bing page %d: %d results, %d new, %d of %d", number, len(page.images), added, len(found), wanted)
+            driver.get(url)
+            html = driver.page_source
+            try:
+                images = parse_bing_results(html)
+            except PageNotUnderstood as exc:
+                return unreadable_page_result("bing", driver.current_url, html, exc, found.images, number)
+            added = found.add(images)
+            log.info("bing page %d: %d results, %d new, %d of %d", number, len(images), added, len(found), wanted)
             if added:
                 on_progress(len(found))
             if found.full:
-                return ProviderResult(found.images)
+                return ProviderResult(found.images, pages=number)
             if added == 0:
-                return ProviderResult(found.images, exhausted=True)
+                return ProviderResult(found.images, exhausted=True, pages=number)
             # Trust the page's own continuation offset when it moves forward; count results otherwise.
-            proposed = page.next_first
-            first = proposed if proposed is not None and proposed > first else first + len(page.images)
+            proposed = next_offset(next_url(html))
+            first = proposed if proposed is not None and proposed > first else first + len(images)
             url = self.async_url(query, first)
         log.warning("bing: stopped after %d pages with %d of %d results", page_cap(wanted), len(found), wanted)
-        return ProviderResult(found.images, exhausted=True)
-
-    def _load(self, driver: WebDriver, url: str) -> _Page:
-        driver.get(url)
-        html = driver.page_source
-        images = parse_bing_results(html)
-        if images:
-            return _Page(images, next_offset(next_url(html)), None)
-        # Only an empty page can be a block: results pages carry cookie banners that are not walls.
-        return _Page([], None, detect_block(driver.current_url, html))
+        return ProviderResult(found.images, exhausted=True, pages=page_cap(wanted))

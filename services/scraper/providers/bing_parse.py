@@ -3,7 +3,8 @@
 Each result is an `a.iusc` anchor whose `m` attribute holds (HTML-escaped) JSON with `murl` (the
 full-size image), `purl` (the page it is on) and `turl` (the thumbnail); the anchor's href, a link to
 Bing's detail view, carries the image's pixel size as `expw`/`exph`. The results grid names the next
-batch in `data-nextUrl` (`/images/async?...&first=36&count=35...`).
+batch in `data-nextUrl` (`/images/async?...&first=36&count=35...`); a grid with no anchors at all is
+a batch past the last result.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import logging
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
-from services.scraper.providers.base import FoundImage, is_web_url
+from services.scraper.providers.base import FoundImage, PageNotUnderstood, is_web_url
+from services.scraper.providers.page_text import feed_html
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ def _text(value: object) -> str | None:
 def _image_from_anchor(attrs: dict[str, str]) -> FoundImage | None:
     try:
         meta = json.loads(attrs.get("m") or "")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
         log.debug("a.iusc with unreadable m attribute skipped")
         return None
     if not isinstance(meta, dict):
@@ -60,13 +62,18 @@ class _BingParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.images: list[FoundImage] = []
         self.next_urls: list[str] = []
+        self.anchors = 0
+        self.grids = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
         # The parser lower-cases attribute names, as browsers do when they serialise the DOM.
         if values.get("data-nexturl"):
             self.next_urls.append(values["data-nexturl"])
-        if tag == "a" and "iusc" in values.get("class", "").split():
+        classes = values.get("class", "").split()
+        self.grids += "dgControl" in classes
+        if tag == "a" and "iusc" in classes:
+            self.anchors += 1
             image = _image_from_anchor(values)
             if image is not None:
                 self.images.append(image)
@@ -77,14 +84,19 @@ class _BingParser(HTMLParser):
 
 def _parse(html: str) -> _BingParser:
     parser = _BingParser()
-    parser.feed(html)
-    parser.close()
+    feed_html(parser, html)
     return parser
 
 
 def parse_bing_results(html: str) -> list[FoundImage]:
-    """Every result on the page, in page order, repeats included (see `base.distinct`)."""
-    return _parse(html).images
+    """Every result on the page, in page order, repeats included (see `base.distinct`).
+
+    Raises PageNotUnderstood when the page has no readable result and no results grid either.
+    """
+    parser = _parse(html)
+    if parser.images or (parser.grids and not parser.anchors):
+        return parser.images
+    raise PageNotUnderstood(f"no readable a.iusc result ({parser.anchors} anchors, {parser.grids} results grids)")
 
 
 def next_url(html: str) -> str | None:

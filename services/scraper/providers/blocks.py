@@ -1,4 +1,4 @@
-"""Recognising the pages engines show instead of results: CAPTCHAs, "unusual traffic", consent walls.
+"""Recognising the pages engines show instead of results: CAPTCHAs, "unusual traffic", rate limits, consent.
 
 Only a page that yielded no results should be judged: real results pages carry cookie banners and
 challenge scripts that are not walls (the saved Bing fixture names challenges.cloudflare.com in a
@@ -7,14 +7,21 @@ script). Markers are read from the URL, the visible text and element attributes,
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from services.scraper.providers.base import FoundImage, ProviderResult
+from services.scraper.providers.page_text import feed_html
+
+log = logging.getLogger(__name__)
+
 CAPTCHA = "blocked by a CAPTCHA page"
 UNUSUAL_TRAFFIC = 'blocked by an "unusual traffic" page'
 CONSENT = "blocked by a consent wall"
+RATE_LIMITED = 'blocked by a "too many requests" page'
 # An answer that is neither results nor a page we recognise, where the engine's own JSON was expected.
 REFUSED = "blocked: the engine refused the results request"
 
@@ -30,8 +37,12 @@ _CAPTCHA_TEXT = (
     # DuckDuckGo's anomaly page.
     "bots use duckduckgo too",
     "made by a human",
+    # Brave's proof-of-work challenge.
+    "confirm you're a human",
+    "confirm you are a human",
 )
 _TRAFFIC_TEXT = ("unusual traffic", "automated queries", "suspicious activity from your")
+_RATE_TEXT = ("too many requests", "rate limited", "rate-limited", "you have been rate limit")
 _WORD_CAPTCHA = re.compile(r"[a-z_.-]*captcha[a-z_.-]*")
 _CONSENT_TEXT = ("before you continue", "we value your privacy", "consent to cookies", "cookie consent")
 
@@ -79,8 +90,7 @@ class _Scanner(HTMLParser):
 
 def _scan(html: str) -> _PageScan:
     scanner = _Scanner()
-    scanner.feed(html)
-    scanner.close()
+    feed_html(scanner, html)
     return scanner.scan
 
 
@@ -94,7 +104,10 @@ def block_by_url(url: str) -> str | None:
     Judged by whole path segments (`/sorry/index`, `/showcaptcha`, `/consent/ml`), so a query or a
     segment that merely mentions a word (`/q=captcha`) is not taken for a block.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not an address at all
+        return None
     host = (parts.hostname or "").lower()
     segments = parts.path.lower().split("/")
     if "sorry" in segments:
@@ -121,9 +134,30 @@ def detect_block(url: str, html: str) -> str | None:
         return CAPTCHA
     if _contains(text, _TRAFFIC_TEXT):
         return UNUSUAL_TRAFFIC
+    if _contains(text, _RATE_TEXT):
+        return RATE_LIMITED
     consent_markup = any("consent" in value for value in scan.sources + scan.names)
     if consent_markup or _contains(text, _CONSENT_TEXT):
         return CONSENT
     if "accept all" in text and "reject all" in text:
         return CONSENT
     return None
+
+
+def unreadable_page_result(
+    provider: str, url: str, page: str, why: object, found: list[FoundImage], pages: int
+) -> ProviderResult:
+    """What a page the provider's parser did not understand means for its search.
+
+    A block page blocks; before any result it is the engine's page not understood (kept, so it can be
+    saved as a fixture); after some, it is taken for the end of the results.
+    """
+    reason = detect_block(url, page)
+    if reason:
+        log.warning("%s %s (%d found before)", provider, reason, len(found))
+        return ProviderResult(found, blocked_reason=reason, pages=pages)
+    if not found:
+        log.warning("%s: the results page was not understood (%s)", provider, why)
+        return ProviderResult(not_understood=True, unparsed=page, pages=pages)
+    log.warning("%s: page %d not understood (%s); taken for the end of the results", provider, pages, why)
+    return ProviderResult(found, exhausted=True, pages=pages)

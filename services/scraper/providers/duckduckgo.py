@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urljoin
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from services.scraper.providers.base import DistinctImages, ProgressCallback, ProviderResult
-from services.scraper.providers.blocks import CONSENT, REFUSED, block_by_url, detect_block
+from services.scraper.providers.blocks import CONSENT, REFUSED, block_by_url, detect_block, unreadable_page_result
 from services.scraper.providers.duckduckgo_parse import find_vqd, parse_json_text
 from services.scraper.providers.page_actions import ConsentChoice, answer_consent
 from shared.redaction import redact
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 100
 # However many results are wanted, a search never loads more JSON pages than this.
 MAX_PAGES = 20
-NO_TOKEN = "blocked: the results page gave no vqd token"
+NO_TOKEN = "the results page gave no vqd token"
 
 # Chromium shows a JSON answer as text in a <pre> (followed by its own viewer's elements).
 _BODY_TEXT_JS = "const pre = document.querySelector('body > pre'); return (pre || document.body).textContent;"
@@ -51,36 +51,45 @@ class DuckDuckGoProvider:
         params = {"l": "us-en", "o": "json", "q": query, "vqd": vqd, "f": ",,,", "p": 1}
         return f"{self._base}/i.js?" + urlencode(params, safe=",")
 
-    def _token(self, driver: WebDriver, query: str) -> tuple[str | None, str | None]:
-        """The page's vqd token, or None and why the page gives none."""
+    def _token(self, driver: WebDriver, query: str) -> tuple[str | None, ProviderResult | None]:
+        """The page's vqd token, or None and the result of a search that ends there."""
         driver.get(self.search_url(query))
         for attempt in (1, 2):
             html = driver.page_source
             vqd = None if block_by_url(driver.current_url) else find_vqd(html)
             if vqd:
                 return vqd, None
-            reason = detect_block(driver.current_url, html) or NO_TOKEN
-            if reason != CONSENT or attempt == 2 or not answer_consent(driver, self._consent, self._settle):
-                return None, reason
-        return None, NO_TOKEN  # not reached: the loop returns on its second pass
+            reason = block_by_url(driver.current_url) or detect_block(driver.current_url, html)
+            if reason == CONSENT and attempt == 1 and answer_consent(driver, self._consent, self._settle):
+                continue
+            if reason:
+                log.warning("duckduckgo %s", reason)
+                return None, ProviderResult(blocked_reason=reason, pages=attempt)
+            return None, unreadable_page_result("duckduckgo", driver.current_url, html, NO_TOKEN, [], attempt)
+        return None, ProviderResult(blocked_reason=CONSENT, pages=2)  # not reached: the second pass returns
 
     def search(self, driver: WebDriver, query: str, wanted: int, on_progress: ProgressCallback) -> ProviderResult:
         found = DistinctImages(limit=wanted)
         if wanted <= 0:
             return ProviderResult(found.images)
-        vqd, reason = self._token(driver, query)
+        vqd, ended = self._token(driver, query)
         if vqd is None:
-            log.warning("duckduckgo %s", reason)
-            return ProviderResult(blocked_reason=reason)
+            return ended or ProviderResult(blocked_reason=REFUSED)
         url = self.json_url(query, vqd)
+        pages = 1
         for number in range(1, page_cap(wanted) + 1):
             driver.get(url)
+            pages += 1
             reason = block_by_url(driver.current_url)
-            page = None if reason else parse_json_text(str(driver.execute_script(_BODY_TEXT_JS) or ""))
+            text = "" if reason else str(driver.execute_script(_BODY_TEXT_JS) or "")
+            page = None if reason else parse_json_text(text)
             if page is None:
-                reason = reason or detect_block(driver.current_url, driver.page_source) or REFUSED
-                log.warning("duckduckgo %s on JSON page %d (%d found before)", reason, number, len(found))
-                return ProviderResult(found.images, blocked_reason=reason)
+                if reason or not text.strip():
+                    reason = reason or detect_block(driver.current_url, driver.page_source) or REFUSED
+                    log.warning("duckduckgo %s on JSON page %d (%d found before)", reason, number, len(found))
+                    return ProviderResult(found.images, blocked_reason=reason, pages=pages)
+                why = f"JSON page {number} is no i.js answer"
+                return unreadable_page_result("duckduckgo", driver.current_url, text, why, found.images, pages)
             added = found.add(page.images)
             log.info(
                 "duckduckgo page %d: %d results, %d new, %d of %d", number, len(page.images), added, len(found), wanted
@@ -88,13 +97,13 @@ class DuckDuckGoProvider:
             if added:
                 on_progress(len(found))
             if found.full:
-                return ProviderResult(found.images)
+                return ProviderResult(found.images, pages=pages)
             if not page.next_url or added == 0:
-                return ProviderResult(found.images, exhausted=True)
+                return ProviderResult(found.images, exhausted=True, pages=pages)
             url = urljoin(self._base + "/", page.next_url)
             if not url.startswith(self._base + "/"):
                 # The engine's own pages only: a `next` elsewhere is not followed.
                 log.warning("duckduckgo: next page %s is not under %s; stopped", redact(url), self._base)
-                return ProviderResult(found.images, exhausted=True)
+                return ProviderResult(found.images, exhausted=True, pages=pages)
         log.warning("duckduckgo: stopped after %d pages with %d of %d", page_cap(wanted), len(found), wanted)
-        return ProviderResult(found.images, exhausted=True)
+        return ProviderResult(found.images, exhausted=True, pages=pages)

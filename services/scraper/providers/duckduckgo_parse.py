@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
-from services.scraper.providers.base import FoundImage, is_web_url
+from services.scraper.providers.base import FoundImage, PageNotUnderstood, is_web_url
+from services.scraper.providers.page_text import feed_html
 
 _VQD = (
     re.compile(r"""\bvqd\s*[=:]\s*["']?(\d-[\w-]+)"""),
@@ -53,9 +54,9 @@ def _size(value: object) -> int | None:
         return None
     try:
         number = int(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # "n/a", NaN, infinity, more digits than Python converts
         return None
-    return number if number > 0 else None
+    return number if 0 < number < 1_000_000 else None
 
 
 def _web(value: object) -> str | None:
@@ -88,7 +89,7 @@ def parse_json_text(text: str) -> JsonPage | None:
     """An i.js answer as the browser shows it (the body's text), or None if it is not one."""
     try:
         return read_json_page(json.loads(text))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
         return None
 
 
@@ -109,7 +110,7 @@ def _json_objects(text: str) -> Iterator[object]:
     while match := _JSON_START.search(text, position):
         try:
             value, end = decoder.raw_decode(text, match.start())
-        except ValueError:
+        except (ValueError, RecursionError):
             position = match.end()
             continue
         yield value
@@ -118,17 +119,22 @@ def _json_objects(text: str) -> Iterator[object]:
 
 def parse_duckduckgo_results(text: str) -> list[FoundImage]:
     """The results of a saved i.js answer, or of a page holding one or more (a browser's view of it,
-    a results page with the JSON inline), in order, repeats included (see `base.distinct`)."""
+    a results page with the JSON inline), in order, repeats included (see `base.distinct`).
+
+    Raises PageNotUnderstood when the text holds no i.js answer (one with no results gives [])."""
     page = parse_json_text(text.strip())
     if page is not None:
         return page.images
     parser = _AllText()
-    parser.feed(text)
-    parser.close()
+    feed_html(parser, text)
     images: list[FoundImage] = []
+    answers = 0
     for part in parser.parts:
         for value in _json_objects(part):
             found = read_json_page(value)
             if found is not None:
+                answers += 1
                 images += found.images
+    if not answers:
+        raise PageNotUnderstood("no i.js answer (a JSON object with a results list)")
     return images

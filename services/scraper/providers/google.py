@@ -1,22 +1,41 @@
-"""Google Images through a real browser: one results page, scrolled and "more results"-clicked for more.
+"""Google Images through a real browser: the results page, then its JSON answers, else scrolling.
 
-The page is JavaScript-only; its results arrive as script data (see google_parse). Rather than clicking
-each thumbnail to make the preview show its full-size URL, every round reads all the page's scripts in
-one call and parses the full-size URLs out of them in bulk, then scrolls (and clicks "more results"
-when the page asks for it) until enough are found, the page says it has no more, or nothing arrives.
+The page is JavaScript-only; its first results arrive as script data (see google_parse), read in bulk
+rather than by clicking each thumbnail. For more, the provider asks for the JSON answers the page's own
+code requests (`/search?...&async=_fmt:json,p:1,ijn:N`, see google_ischj) with fetch() from inside the
+page, so they carry the session's cookies and cost no page load or rendering; a JSON page holds about
+as many results as a scroll brings, without the wait for the page to settle. When the engine gives no
+such answer, the page is scrolled (and "more results" clicked) until enough are found, the page says it
+has no more, or nothing arrives.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from services.scraper.providers.base import DistinctImages, ProgressCallback, ProviderResult
-from services.scraper.providers.blocks import CONSENT, block_by_url, detect_block
-from services.scraper.providers.google_parse import parse_google_scripts
-from services.scraper.providers.page_actions import ConsentChoice, answer_consent, ask_for_more, read_page
+from services.scraper.providers.base import (
+    DistinctImages,
+    FoundImage,
+    PageNotUnderstood,
+    ProgressCallback,
+    ProviderResult,
+)
+from services.scraper.providers.blocks import CONSENT, block_by_url, detect_block, unreadable_page_result
+from services.scraper.providers.google_ischj import ischj_answers
+from services.scraper.providers.google_parse import parse_google_results, parse_google_scripts
+from services.scraper.providers.page_actions import (
+    ConsentChoice,
+    PageState,
+    answer_consent,
+    ask_for_more,
+    fetch_text,
+    read_page,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +43,33 @@ log = logging.getLogger(__name__)
 MAX_ROUNDS = 60
 # ...nor keeps going after this many rounds in a row that brought nothing new.
 STALE_ROUNDS = 3
+# JSON pages: never more than this many, nor after this many in a row that brought nothing new.
+MAX_JSON_PAGES = 20
+STALE_JSON_PAGES = 2
+
+
+def json_page_cap(wanted: int) -> int:
+    """JSON pages worth asking for `wanted` results: room for repeats between pages, but bounded."""
+    return min(MAX_JSON_PAGES, 2 + 2 * math.ceil(wanted / 100))
+
+
+@dataclass
+class _Run:
+    found: DistinctImages
+    on_progress: ProgressCallback
+    pages: int = 0
+
+    def add(self, images: list[FoundImage], where: str) -> int:
+        added = self.found.add(images)
+        log.info("google %s: %d results, %d new, %d so far", where, len(images), added, len(self.found))
+        if added:
+            self.on_progress(len(self.found))
+        return added
+
+    def result(self, exhausted: bool = False, blocked_reason: str | None = None) -> ProviderResult:
+        if blocked_reason:
+            log.warning("google %s (%d found before)", blocked_reason, len(self.found))
+        return ProviderResult(self.found.images, blocked_reason, exhausted, pages=self.pages)
 
 
 class GoogleProvider:
@@ -43,45 +89,95 @@ class GoogleProvider:
     def search_url(self, query: str) -> str:
         return f"{self._base}/search?" + urlencode({"q": query, "udm": 2, "hl": "en"})
 
+    def json_url(self, query: str, page: int) -> str:
+        # `async` stays unencoded, as the page writes it.
+        params = urlencode({"q": query, "tbm": "isch", "asearch": "isch", "hl": "en"})
+        return f"{self._base}/search?{params}&async=_fmt:json,p:1,ijn:{page}"
+
     def search(self, driver: WebDriver, query: str, wanted: int, on_progress: ProgressCallback) -> ProviderResult:
-        found = DistinctImages(limit=wanted)
+        run = _Run(DistinctImages(limit=wanted), on_progress)
         if wanted <= 0:
-            return ProviderResult(found.images)
+            return run.result()
+        state, done = self._open(driver, query, run)
+        if done is not None:
+            return done
+        if run.found.full or state.end:
+            return run.result(exhausted=not run.found.full)
+        before = len(run.found)
+        done = self._json_pages(driver, query, run)
+        if done is not None:
+            return done
+        if len(run.found) > before:
+            log.info("google: the JSON answers stopped bringing results; the search ends there")
+            return run.result(exhausted=True)
+        return self._scroll(driver, run, state)
+
+    def _open(self, driver: WebDriver, query: str, run: _Run) -> tuple[PageState, ProviderResult | None]:
+        """The results page read once (its consent interstitial answered), or the result if it ends there."""
         driver.get(self.search_url(query))
-        consent_answered = False
-        stale = 0
-        for number in range(1, MAX_ROUNDS + 1):
-            # Only the scripts added since the last round: the transfer stays small as the page grows.
+        run.pages += 1
+        for attempt in (1, 2):
+            # Only the scripts added since the last read: the transfer stays small as the page grows.
             state, scripts = read_page(driver, only_new=True)
             images = parse_google_scripts("\n".join(scripts))
             reason = block_by_url(state.url)
-            if reason is None and not images and not found.images:
-                # Only a page with nothing on it is judged by its content (see blocks).
-                reason = detect_block(state.url, driver.page_source)
-            if reason == CONSENT and not consent_answered:
-                consent_answered = True
-                if answer_consent(driver, self._consent, self._settle * 2):
-                    log.info("google: consent interstitial answered (%s)", self._consent)
-                    continue
+            if reason is None and not images:
+                page = driver.page_source
+                try:
+                    images = parse_google_results(page)
+                except PageNotUnderstood as exc:
+                    reason = detect_block(state.url, page)
+                    if reason is None:
+                        return state, unreadable_page_result("google", state.url, page, exc, [], run.pages)
+            if reason == CONSENT and attempt == 1 and answer_consent(driver, self._consent, self._settle * 2):
+                log.info("google: consent interstitial answered (%s)", self._consent)
+                run.pages += 1
+                continue
             if reason:
-                log.warning("google %s in round %d (%d found before)", reason, number, len(found))
-                return ProviderResult(found.images, blocked_reason=reason)
-            added = found.add(images)
-            log.info(
-                "google round %d: %d results on the page, %d new, %d of %d",
-                number,
-                len(images),
-                added,
-                len(found),
-                wanted,
-            )
-            if added:
-                on_progress(len(found))
-            if found.full:
-                return ProviderResult(found.images)
-            stale = 0 if added else stale + 1
+                return state, run.result(blocked_reason=reason)
+            run.add(images, "results page")
+            return state, None
+        return state, run.result(blocked_reason=CONSENT)  # not reached: the second pass returns
+
+    def _json_pages(self, driver: WebDriver, query: str, run: _Run) -> ProviderResult | None:
+        """More results from the JSON answers; None when the engine gives none, to scroll instead."""
+        stale = 0
+        cap = json_page_cap(run.found.limit or 1)
+        for number in range(1, cap + 1):
+            answer = fetch_text(driver, self.json_url(query, number))
+            run.pages += 1
+            reason = block_by_url(answer.url)
+            answers = [] if reason else list(ischj_answers(answer.text))
+            if not answers:
+                reason = reason or (detect_block(answer.url, answer.text) if answer.text.strip() else None)
+                if reason:
+                    return run.result(blocked_reason=reason)
+                log.info("google: no JSON answer for page %d (HTTP %d)", number, answer.status)
+                return None
+            images = [image for found in answers for image in found]
+            if not images:
+                return run.result(exhausted=True)  # the engine's way of saying it has no more
+            stale = 0 if run.add(images, f"JSON page {number}") else stale + 1
+            if run.found.full:
+                return run.result()
+            if stale >= STALE_JSON_PAGES:
+                return None
+        log.warning("google: stopped after %d JSON pages with %d results", cap, len(run.found))
+        return run.result(exhausted=True)
+
+    def _scroll(self, driver: WebDriver, run: _Run, state: PageState) -> ProviderResult:
+        stale = 0
+        for number in range(2, MAX_ROUNDS + 1):
             if state.end or stale >= STALE_ROUNDS:
-                return ProviderResult(found.images, exhausted=True)
+                return run.result(exhausted=True)
             ask_for_more(driver, state, self._settle)
-        log.warning("google: stopped after %d rounds with %d of %d results", MAX_ROUNDS, len(found), wanted)
-        return ProviderResult(found.images, exhausted=True)
+            run.pages += 1
+            state, scripts = read_page(driver, only_new=True)
+            reason = block_by_url(state.url)
+            if reason:
+                return run.result(blocked_reason=reason)
+            stale = 0 if run.add(parse_google_scripts("\n".join(scripts)), f"round {number}") else stale + 1
+            if run.found.full:
+                return run.result()
+        log.warning("google: stopped after %d rounds with %d results", MAX_ROUNDS, len(run.found))
+        return run.result(exhausted=True)

@@ -11,16 +11,21 @@ so the full-size URLs are read in bulk as the `["https://...", height, width]` t
 a triple directly followed by another triple is that result's thumbnail (as are gstatic.com ones), and
 the page a result was found on is the URL in the first `"2003"` entry after its full-size triple.
 Strings are JSON-escaped (`\\u003d` for `=`, `\\u0026` for `&`), sometimes once more inside a JS string.
+The JSON answers the page requests for more results are read by google_ischj.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
+from html import unescape
 from urllib.parse import urlsplit
 
-from services.scraper.providers.base import FoundImage, is_web_url
+from services.scraper.providers.base import FoundImage, PageNotUnderstood, is_web_url
+from services.scraper.providers.google_ischj import ischj_answers
+from services.scraper.providers.page_text import script_text
+
+__all__ = ["parse_google_results", "parse_google_scripts", "script_text"]
 
 _STRING = r'"((?:[^"\\]|\\.)*)"'
 _TRIPLE = re.compile(r"\[\s*" + _STRING + r"\s*,\s*(\d+)\s*,\s*(\d+)\s*\]")
@@ -39,7 +44,8 @@ def _unescape(literal: str) -> str | None:
 
 
 def _size(text: str) -> int | None:
-    number = int(text)
+    # No image is a billion pixels wide; longer digit strings are not even converted.
+    number = int(text) if len(text) < 10 else 0
     return number if number > 0 else None
 
 
@@ -91,34 +97,18 @@ def parse_google_scripts(text: str) -> list[FoundImage]:
     return images
 
 
-class _ScriptText(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.scripts: list[str] = []
-        self._in_script = False
+def parse_google_results(text: str) -> list[FoundImage]:
+    """The full-size results of a saved Google Images page (read from its scripts only), of a saved
+    `ischj` answer, or of a page holding such answers, in order, repeats included (see `base.distinct`).
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "script":
-            self._in_script = True
-            self.scripts.append("")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script":
-            self._in_script = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_script:
-            self.scripts[-1] += data
-
-
-def script_text(html: str) -> str:
-    """The text of the page's inline scripts, in document order, one per line."""
-    parser = _ScriptText()
-    parser.feed(html)
-    parser.close()
-    return "\n".join(parser.scripts)
-
-
-def parse_google_results(html: str) -> list[FoundImage]:
-    """The full-size results of a saved Google Images page (read from its scripts only)."""
-    return parse_google_scripts(script_text(html))
+    Raises PageNotUnderstood when the text holds neither script results nor an answer (an answer with
+    no results, the engine's way of saying it has no more, gives an empty list).
+    """
+    answers = list(ischj_answers(text))
+    if not answers and "&quot;" in text:
+        # A browser's saved view of an answer escapes the quotes.
+        answers = list(ischj_answers(unescape(text)))
+    images = [image for answer in answers for image in answer] + parse_google_scripts(script_text(text))
+    if not images and not answers:
+        raise PageNotUnderstood("no Google Images results in the page's scripts, and no ischj answer")
+    return images

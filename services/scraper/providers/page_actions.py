@@ -1,4 +1,5 @@
-"""Browser steps the providers share: answering consent interstitials, reading scripts, scrolling for more.
+"""Browser steps the providers share: answering consent interstitials, reading scripts, scrolling for more,
+fetching JSON through the page.
 
 Each step is one or two WebDriver round trips: the page is examined by a script running in it rather
 than element by element, which is what keeps a 500-result search within seconds.
@@ -175,3 +176,30 @@ def answer_consent(driver: WebDriver, choice: ConsentChoice, timeout: float) -> 
     except (TimeoutException, StaleElementReferenceException):
         return False
     return block_by_url(driver.current_url) != CONSENT
+
+
+# Fetches a URL from inside the page, as the page's own requests for more results do: same session,
+# cookies and origin, and no navigation away from the page.
+_FETCH_JS = """
+const url = arguments[0];
+const done = arguments[arguments.length - 1];
+fetch(url, {credentials: 'same-origin'}).then(function (response) {
+  return response.text().then(function (text) { done({status: response.status, url: response.url, text: text}); });
+}).catch(function (error) { done({status: 0, url: url, text: '', error: String(error)}); });
+"""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    status: int  # 0 when the request failed before an answer
+    url: str  # where the answer came from, after redirects
+    text: str
+
+
+def fetch_text(driver: WebDriver, url: str) -> Fetched:
+    """GET `url` with the page's own fetch(); the answer's status, final address and text."""
+    raw = driver.execute_async_script(_FETCH_JS, url)
+    if not isinstance(raw, dict):
+        raise JavascriptException(f"fetch answered {raw!r}")
+    status = raw.get("status")
+    return Fetched(status if isinstance(status, int) else 0, str(raw.get("url") or url), str(raw.get("text") or ""))

@@ -23,7 +23,7 @@ from services.bootstrap import bootstrap, migrate
 from services.packager.service import build_service
 from shared.config import Settings
 from shared.domain.model import JobStatus
-from shared.events import JOB_LINKS_COLLECTED, QUEUE_PACKAGER, Event
+from shared.events import JOB_LINKS_COLLECTED, Event
 from tests.support import packaging_job
 
 
@@ -49,7 +49,7 @@ def main(urls_file: str, work_dir: str, blob_url: str | None = None) -> int:
     adapters = bootstrap(settings)
     migrate(adapters)
     job = packaging_job(adapters, urls, query="bench", email="bench@example.com")
-    handler = build_service(adapters).handlers[QUEUE_PACKAGER]
+    handler = build_service(adapters).handlers[JOB_LINKS_COLLECTED]
     idle_kb = memory_kb("VmRSS")
 
     started = time.perf_counter()

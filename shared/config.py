@@ -29,7 +29,7 @@ FORMS = {
     "bool": "one of " + ", ".join(BOOL_WORDS),
     "list": "a comma-separated list",
 }
-PROVIDERS = ("google", "bing", "duckduckgo")
+PROVIDERS = ("google", "bing", "duckduckgo", "brave")
 _KEY = "imgjob.settings"  # the field metadata entry holding a field's Setting records
 
 
@@ -71,6 +71,9 @@ class Setting(Generic[T]):
         elif self.kind == "list":
             value = tuple(item.strip().lower() for item in raw.split(",") if item.strip())
             ok = bool(value) and set(value) <= set(self.choices)
+        elif self.choices:  # a text setting that is one word of a few
+            value = raw.lower()
+            ok = value in self.choices
         elif self.kind in ("int", "float"):
             value = int(raw) if self.kind == "int" else float(raw)
             ok = self.low <= value <= self.high and value > self.above and math.isfinite(value)
@@ -84,6 +87,8 @@ class Setting(Generic[T]):
         """The form a value must take, in words, for error messages and the docs."""
         if self.kind == "list":
             return f"{FORMS[self.kind]} of {', '.join(self.choices)}"
+        if self.choices:
+            return f"one of {', '.join(self.choices)}"
         words = [FORMS[self.kind], f"of {self.unit}" if self.unit else ""]
         if math.isfinite(self.high):
             words.append(f"from {self.low:g} to {self.high:g}")
@@ -105,13 +110,15 @@ class Setting(Generic[T]):
 
     def described(self) -> str:
         """The help, plus the allowed values where the default alone does not show them."""
-        return f"{self.help} ({self.expected()})" if self.kind in ("int", "float", "list") else self.help
+        shows_form = self.kind in ("int", "float", "list") or bool(self.choices)
+        return f"{self.help} ({self.expected()})" if shows_form else self.help
 
 
 SEARCH_URLS: tuple[Setting[str], ...] = (
     Setting("IMGJOB_GOOGLE_URL", "https://www.google.com", "url", "Google's base URL", key="google"),
     Setting("IMGJOB_BING_URL", "https://www.bing.com", "url", "Bing's base URL", key="bing"),
     Setting("IMGJOB_DUCKDUCKGO_URL", "https://duckduckgo.com", "url", "DuckDuckGo's base URL", key="duckduckgo"),
+    Setting("IMGJOB_BRAVE_URL", "https://search.brave.com", "url", "Brave Search's base URL", key="brave"),
 )
 
 
@@ -156,11 +163,21 @@ class Settings:
         "IMGJOB_CHROMEDRIVER_PATH", "/usr/bin/chromedriver", "text", "chromedriver, when IMGJOB_BROWSER_URL is local"
     ).field()
     search_providers: tuple[str, ...] = Setting(
-        "IMGJOB_SEARCH_PROVIDERS", ("google", "bing"), "list", "Search engines, tried in order", choices=PROVIDERS
+        "IMGJOB_SEARCH_PROVIDERS",
+        ("google", "bing", "brave"),
+        "list",
+        "Search engines, tried in order",
+        choices=PROVIDERS,
     ).field()
     search_urls: Mapping[str, str] = dataclasses.field(
         default_factory=lambda: {s.key: s.default for s in SEARCH_URLS}, metadata={_KEY: SEARCH_URLS}
     )
+    save_unparsed: str | None = Setting(
+        "IMGJOB_SAVE_UNPARSED",
+        None,
+        "text",
+        "Directory that keeps engine pages not understood, for test fixtures; they hold the query",
+    ).field()
     public_url: str = Setting(
         "IMGJOB_PUBLIC_URL", "http://127.0.0.1:8000", "url", "Base of links in emails; https:// marks cookies Secure"
     ).field()
@@ -225,6 +242,27 @@ class Settings:
     ).field()
     proxy_hops: int = Setting(
         "IMGJOB_PROXY_HOPS", 0, "int", "Proxies in front whose X-Forwarded-For/-Proto are trusted", low=0, high=10
+    ).field()
+    ops_port: int = Setting(
+        "IMGJOB_OPS_PORT",
+        9100,
+        "int",
+        "The workers' health and metrics port; 0 picks a free port, logged at start",
+        low=0,
+        high=65535,
+    ).field()
+    ops_host: str = Setting(
+        "IMGJOB_OPS_HOST",
+        "127.0.0.1",
+        "text",
+        "Address the ops port listens on; 0.0.0.0 in a container, for probes and Prometheus",
+    ).field()
+    log_format: str = Setting(
+        "IMGJOB_LOG_FORMAT",
+        "text",
+        "text",
+        "Log lines as plain text, or one JSON object each",
+        choices=("text", "json"),
     ).field()
 
     @classmethod

@@ -34,7 +34,7 @@ DEAD_LETTER_QUEUE = "imgjob.dead-letter"
 DEAD_LETTER_WATCH_QUEUE = "imgjob.dead-letter.watch"
 
 # RabbitMQ names around the events exchange: where dead letters are routed into DEAD_LETTER_QUEUE, the
-# delay ladder's levels (level n is the exchange and the queue f"{DELAY_LEVEL_PREFIX}.{n:02d}"), and the
+# delay ladder's levels (each is an exchange and a queue named f"{DELAY_LEVEL_PREFIX}.<its TTL>ms"), and the
 # exchange below level 0 that hands delayed events to the service queues.
 DEAD_LETTER_EXCHANGE = "imgjob.dlx"
 DELAY_LEVEL_PREFIX = "imgjob.delay"

@@ -40,4 +40,8 @@ down() {
     stop_daemon rabbitmq
 }
 
-"${1:-up}"
+# ctl ARGS...: rabbitmqctl against this node (the benchmarks use it for a vhost of their own and the
+# broker's memory figures).
+ctl() { /usr/lib/rabbitmq/bin/rabbitmqctl -q "$@"; }
+
+"${1:-up}" "${@:2}"

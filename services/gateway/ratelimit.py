@@ -1,14 +1,15 @@
 """Rate limits on job submission: per client network and per mailbox, counted in the shared store.
 
-The counters live behind the JobStore port (`hit_rate_limit`), so every gunicorn worker of every
+The counters live behind the JobStore port (`hit_rate_limits`), so every gunicorn worker of every
 gateway replica counts into the same ones: the configured limit is the limit of the whole service.
+A submission's two hits (its network's and, once it is valid, its mailbox's) are counted in one call.
 
 Windows are fixed, not sliding: time is cut into windows of the rate's length, aligned to multiples of
 it since the Unix epoch (`30/minute` counts from each whole minute of UTC), and at most `limit`
 submissions are admitted per key in each window. A refused submission is not counted, and is told to
-come back when the window ends (`Retry-After`). Fixed windows make every check one atomic increment
-in the store and an exact count across processes; the price is that a burst straddling a window's
-edge can pass up to twice the limit within a short span, while any full window holds at most `limit`.
+come back when the window ends (`Retry-After`). Fixed windows make every check a write and a read of
+one window in the store, never more than `limit` per window across processes (see the port); the
+price is that a burst straddling a window's edge can pass up to twice the limit within a short span.
 
 Keys: the client's network (an IPv4 address; an IPv6 address's /64, which one subscriber usually owns
 whole, so walking through its addresses does not escape the limit; an IPv4-mapped IPv6 address counts
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.ports.store import JobStore, rate_window
+from shared.ports.store import JobStore, RateHit, rate_window
 from shared.signing import keyed_hash
 from shared.unsubscribe import normalise_mailbox
 
@@ -131,26 +132,26 @@ class Limits:
         """ValueError for a malformed rate, so a bad setting stops the gateway at start."""
         return cls(Rate.parse(per_address), Rate.parse(per_email), counters, secret_key, clock)
 
-    def admit_address(self, address: str) -> Refusal | None:
-        """Count one submission attempt from `address` (valid or not: each costs us work)."""
-        if self.per_address is None:
+    def admit(self, address: str, email: str | None = None) -> Refusal | None:
+        """Count one submission attempt from `address` (valid or not: each costs us work) and, for a
+        valid one, one job for `email`; the refusal of the first limit it is over, if any."""
+        checks: list[tuple[Rate, str, str, str]] = []
+        if self.per_address is not None:
+            key = network_key(self.secret_key, address)
+            checks.append((self.per_address, key, "address", "Too many submissions from your network address"))
+        if email is not None and self.per_email is not None:
+            key = mailbox_key(self.secret_key, email)
+            checks.append((self.per_email, key, "email", "Too many jobs for this email address"))
+        if not checks:
             return None
-        key = network_key(self.secret_key, address)
-        return self._admit(self.per_address, key, "address", "Too many submissions from your network address")
-
-    def admit_email(self, email: str) -> Refusal | None:
-        """Count one job for `email`; checked after validation, so only real jobs use the allowance."""
-        if self.per_email is None:
-            return None
-        return self._admit(
-            self.per_email, mailbox_key(self.secret_key, email), "email", "Too many jobs for this email address"
-        )
-
-    def _admit(self, rate: Rate, key: str, limit: str, what: str) -> Refusal | None:
         now = self.clock()
-        if self.counters.hit_rate_limit(key, rate.window, now, rate.limit) <= rate.limit:
-            return None
-        _, end_ms = rate_window(now, rate.window)
-        wait = max(1.0, end_ms / 1000 - now.timestamp())  # until the window ends
-        message = f"{what} (at most {rate.describe()}). Please try again in {wait_phrase(wait)}."
-        return Refusal(limit, wait, message)
+        counts = self.counters.hit_rate_limits(
+            [RateHit(key, rate.window, rate.limit) for rate, key, _, _ in checks], now
+        )
+        for (rate, _, limit, what), count in zip(checks, counts, strict=True):
+            if count > rate.limit:
+                _, end_ms = rate_window(now, rate.window)
+                wait = max(1.0, end_ms / 1000 - now.timestamp())  # until the window ends
+                message = f"{what} (at most {rate.describe()}). Please try again in {wait_phrase(wait)}."
+                return Refusal(limit, wait, message)
+        return None

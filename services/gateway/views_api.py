@@ -12,7 +12,7 @@ from services.gateway.commands import NotCancellable, Unsubscribed, cancel_job, 
 from services.gateway.ratelimit import Refusal, retry_after_header
 from services.gateway.state import adapters, client_address, is_job_id, limits, metrics, public_url
 from shared.domain.model import Job
-from shared.domain.submission import SubmissionErrors, validate_api
+from shared.domain.submission import Submission, SubmissionErrors, validate_api
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -64,28 +64,32 @@ def _job_or_none(job_id: str) -> Job | None:
     return adapters().store.get_job(job_id) if is_job_id(job_id) else None
 
 
+def _submission() -> Submission | Response:
+    """The request's valid submission, or the error response saying what is wrong with it."""
+    try:
+        raw = _parse_body()
+    except ValueError:
+        return error_response(400, {"body": 'Send a JSON object, like {"query": "cats", ...}.'})
+    try:
+        return validate_api(raw, adapters().clock())
+    except SubmissionErrors as exc:
+        return error_response(422, exc.errors)
+
+
 @bp.post("/jobs")
 def create_job() -> Response:
     # Before anything else, the body unread: a cross-site form post must not even use up the limits.
     if not _is_json_request():
         metrics().validation_failures.labels("api").inc()
         return error_response(415, {"body": JSON_ONLY})
-    refusal = limits().admit_address(client_address())
+    submission = _submission()
+    # Every attempt is counted, valid or not (each costs us work); a valid one for its mailbox too.
+    refusal = limits().admit(client_address(), submission.email if isinstance(submission, Submission) else None)
     if refusal is not None:
         return _too_many(refusal)
-    try:
-        raw = _parse_body()
-    except ValueError:
+    if not isinstance(submission, Submission):
         metrics().validation_failures.labels("api").inc()
-        return error_response(400, {"body": 'Send a JSON object, like {"query": "cats", ...}.'})
-    try:
-        submission = validate_api(raw, adapters().clock())
-    except SubmissionErrors as exc:
-        metrics().validation_failures.labels("api").inc()
-        return error_response(422, exc.errors)
-    refusal = limits().admit_email(submission.email)
-    if refusal is not None:
-        return _too_many(refusal)
+        return submission
     try:
         job = submit_job(adapters(), submission)
     except Unsubscribed as exc:

@@ -18,6 +18,7 @@ from shared.domain.submission import (
     MAX_COUNT,
     MAX_EMAIL_LENGTH,
     MAX_QUERY_LENGTH,
+    Submission,
     SubmissionErrors,
     validate_form,
 )
@@ -103,29 +104,32 @@ def form() -> str:
     return _render_form(_form_values(request.args, default_count=DEFAULT_COUNT))
 
 
+def _submission(raw: dict[str, str]) -> Submission | dict[str, str]:
+    """The form's valid submission, or the message of each field that is wrong."""
+    unknown = _unknown_fields(raw)
+    if unknown:
+        return unknown
+    try:
+        return validate_form(raw, adapters().clock())
+    except SubmissionErrors as exc:
+        return exc.errors
+    except OverflowError:
+        # A date at the edge of the calendar (year 9999 in a zone behind UTC) has no UTC equivalent.
+        return {"date": f"Choose a date within {MAX_AHEAD.days} days."}
+
+
 @bp.post("/jobs")
 def submit() -> PageResult:
     raw = request.form.to_dict()
     values = _form_values(raw)
-    refusal = limits().admit_address(client_address())
+    submission = _submission(raw)
+    # Every attempt is counted, valid or not (each costs us work); a valid one for its mailbox too.
+    refusal = limits().admit(client_address(), submission.email if isinstance(submission, Submission) else None)
     if refusal is not None:
         return _too_many(values, refusal)
-    unknown = _unknown_fields(raw)
-    if unknown:
+    if not isinstance(submission, Submission):
         metrics().validation_failures.labels("form").inc()
-        return _render_form(values, unknown), 400
-    try:
-        submission = validate_form(raw, adapters().clock())
-    except SubmissionErrors as exc:
-        metrics().validation_failures.labels("form").inc()
-        return _render_form(values, exc.errors), 400
-    except OverflowError:
-        # A date at the edge of the calendar (year 9999 in a zone behind UTC) has no UTC equivalent.
-        metrics().validation_failures.labels("form").inc()
-        return _render_form(values, {"date": f"Choose a date within {MAX_AHEAD.days} days."}), 400
-    refusal = limits().admit_email(submission.email)
-    if refusal is not None:
-        return _too_many(values, refusal)
+        return _render_form(values, submission), 400
     try:
         job = submit_job(adapters(), submission)
     except Unsubscribed as exc:

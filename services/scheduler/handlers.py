@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from shared import events
+from shared import events, metrics
 from shared.domain.model import JobStatus
 from shared.events import QUEUE_PACKAGER, QUEUE_SCHEDULER, QUEUE_SCRAPER, Event
 from shared.lifecycle import fail_job, publish_due
@@ -41,7 +41,10 @@ def on_job_due(adapters: Adapters, event: Event) -> None:
         return
     running = job.with_status(JobStatus.RUNNING, started_at=now)
     if adapters.store.transition(running, expected=[JobStatus.SCHEDULED]):
-        log.info("job %s started %.3f s after its time", job.id, (now - job.scheduled_at).total_seconds())
+        lateness = (now - job.scheduled_at).total_seconds()
+        # Only the claim that won counts: a job starts once, however many replicas got its job.due.
+        metrics.scheduler_lateness.observe(max(lateness, 0.0))
+        log.info("job %s started %.3f s after its time", job.id, lateness)
         adapters.bus.publish(events.job_started(running))
 
 

@@ -6,7 +6,7 @@ from shared.ports.bundle import Adapters, Clock, utc_now
 from shared.ports.bus import DeadLetter, DeadLetterHandler, Handler, MessageBus
 from shared.ports.mail import Mailer, OutgoingMail
 from shared.ports.migration import NotMigrated
-from shared.ports.store import JobStore
+from shared.ports.store import JobStore, RateHit
 
 __all__ = [
     "Adapters",
@@ -22,5 +22,6 @@ __all__ = [
     "NotEnoughRoom",
     "NotMigrated",
     "OutgoingMail",
+    "RateHit",
     "utc_now",
 ]

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from shared.domain.emails import EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus, Link
-
-
-class JobExists(ValueError):
-    """add_job was given an id that is already taken."""
-
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -30,6 +26,16 @@ def rate_window(now: datetime, window_seconds: int) -> tuple[int, int]:
     size = window_seconds * 1000
     start = (now - _EPOCH) // _MS // size * size
     return start, start + size
+
+
+@dataclass(frozen=True)
+class RateHit:
+    """One hit to count: `key` (opaque, at most 200 characters; callers pass keyed hashes, never an
+    address) in its fixed window of `window_seconds` (see rate_window), refused above `limit`."""
+
+    key: str
+    window_seconds: int
+    limit: int | None = None
 
 
 class JobStore(Protocol):
@@ -56,7 +62,8 @@ class JobStore(Protocol):
         is missing. Creates nothing."""
 
     def add_job(self, job: Job) -> None:
-        """Insert a new job; raises JobExists if its id is taken."""
+        """Insert a new job. Its id is new: callers make it with uuid4, and no store checks it (on
+        Cassandra that check is a lightweight transaction per submission, the gateway's largest cost)."""
 
     def get_job(self, job_id: str) -> Job | None:
         """The job, or None if it never existed or has been purged."""
@@ -118,16 +125,17 @@ class JobStore(Protocol):
         """Jobs whose expiry time has passed and that still hold records, soonest expired first
         (looking back at most the adapter's retention before `now`, as due_jobs)."""
 
-    def hit_rate_limit(self, key: str, window_seconds: int, now: datetime, limit: int | None = None) -> int:
-        """Count one hit of `key` in its fixed window holding `now` (see rate_window) and return the
-        hit's number in that window: 1 for the first, and so on. Concurrent hits, from any thread,
-        process or replica, get distinct numbers, so of N hits in one window the numbers are exactly
-        1..N. With `limit`, a hit that finds the window already holding `limit` hits is not counted
-        (nothing is written) and gets the count plus one, above `limit`: exactly `limit` hits per window
-        get a number within it.
+    def hit_rate_limits(self, hits: Sequence[RateHit], now: datetime) -> list[int]:
+        """Count each hit in its window holding `now` and return, for each, the window's count as that
+        hit saw it, its own included: hits one after another get 1, 2, 3, ... A hit that sees more
+        than its `limit` is not kept (refused hits use no allowance) and gets a number above it.
+        Hits at the same moment, from any thread, process or replica, may see the same count, so of
+        any number of hits in one window never more than `limit` get a number within it; a burst at
+        the edge may get fewer (the rest are refused and may retry), which spares the store a
+        transaction per hit. The hits of one call (a submission's address and mailbox) are counted
+        together, each as if alone, in as few round trips as the store allows.
 
-        `key` is opaque (at most 200 characters); callers pass keyed hashes, never an address. A
-        window's count lasts until the window ends: ended windows are never read again and their
+        A window's count lasts until the window ends: ended windows are never read again and their
         records go by themselves (a TTL, or deleted by later hits)."""
 
     def suppress(self, address_hash: str) -> None:

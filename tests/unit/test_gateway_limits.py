@@ -75,19 +75,19 @@ def test_windows_are_fixed_and_a_refused_hit_is_told_when_its_window_ends(tmp_pa
     adapters = embedded_adapters(tmp_path, clock)
     try:
         limits = Limits.create("2/minute", "off", adapters.store, "k" * 48, clock)
-        assert limits.admit_address("203.0.113.9") is None
+        assert limits.admit("203.0.113.9") is None
         clock.advance(seconds=30)
-        assert limits.admit_address("203.0.113.9") is None
-        refused = limits.admit_address("203.0.113.9")
+        assert limits.admit("203.0.113.9") is None
+        refused = limits.admit("203.0.113.9")
         assert refused is not None and refused.limit == "address"
         assert refused.retry_after == 15.0  # the minute ends at 12:01:00
         assert "at most 2 per minute" in refused.message and "15 seconds" in refused.message
-        assert limits.admit_address("203.0.113.10") is None  # another network has its own count
-        assert limits.admit_email("someone@example.com") is None  # "off"
+        assert limits.admit("203.0.113.10") is None  # another network has its own count
+        assert limits.admit("203.0.113.11", "someone@example.com") is None  # "off"
         clock.advance(seconds=15)  # 12:01:00, a new window
-        assert limits.admit_address("203.0.113.9") is None
-        assert limits.admit_address("203.0.113.9") is None
-        assert limits.admit_address("203.0.113.9") is not None
+        assert limits.admit("203.0.113.9") is None
+        assert limits.admit("203.0.113.9") is None
+        assert limits.admit("203.0.113.9") is not None
     finally:
         adapters.close()
 

@@ -33,7 +33,7 @@ def test_every_field_but_the_url_map_has_exactly_one_variable_and_names_are_uniq
     assert len(names) == len(set(names))
     assert all(name.startswith("IMGJOB_") for name in names)
     counted = {f.name: len(f.metadata.get("imgjob.settings", ())) for f in dataclasses.fields(Settings)}
-    assert counted.pop("search_urls") == 3
+    assert counted.pop("search_urls") == 4
     assert set(counted.values()) == {1}
 
 
@@ -61,6 +61,7 @@ def test_each_type_parses() -> None:
         "google": "https://www.google.com",
         "bing": "http://127.0.0.1:8100/bing",
         "duckduckgo": "https://duckduckgo.com",
+        "brave": "https://search.brave.com",
     }
     assert settings.public_url == "https://imgjob.example.com"
     assert Settings().search_urls["bing"] == "https://www.bing.com"  # the default map is not shared and altered

@@ -18,22 +18,19 @@ _IF_PROGRESS = " AND ".join(f"{c} = ?" for c in PROGRESS)
 
 LWT = frozenset(
     {
-        "insert_job",
         "transition_job",
         "carry_progress",
         "delete_job",
         "claim_email",
         "reclaim_email",
         "settle_email",
-        "insert_rate_hit",
     }
 )
 
 STATEMENTS: dict[str, str] = {
     "select_job": f"SELECT {_ALL} FROM {{ks}}.jobs WHERE job_id = ?",
     "insert_job": (
-        f"INSERT INTO {{ks}}.jobs (job_id, {', '.join(_WRITTEN)}) VALUES (?{', ?' * len(_WRITTEN)})"
-        " IF NOT EXISTS USING TTL ?"
+        f"INSERT INTO {{ks}}.jobs (job_id, {', '.join(_WRITTEN)}) VALUES (?{', ?' * len(_WRITTEN)}) USING TTL ?"
     ),
     "transition_job": f"UPDATE {{ks}}.jobs USING TTL ? SET {_SET_WRITTEN} WHERE job_id = ? IF status IN ?",
     # Unset values (the driver's UNSET_VALUE) leave a counter as it is.
@@ -88,16 +85,14 @@ STATEMENTS: dict[str, str] = {
         "DELETE FROM {ks}.jobs_by_status WHERE status = ? AND shard = ? AND scheduled_at = ? AND job_id = ?"
     ),
     "scan_status": "SELECT scheduled_at, job_id FROM {ks}.jobs_by_status WHERE status = ? AND shard = ? LIMIT ?",
-    # The newest hit of a rate-limit window (rows are in descending order of seq).
-    "top_rate_hit": (
-        "SELECT seq FROM {ks}.rate_hits WHERE rate_key = ? AND window_seconds = ? AND window_start = ? LIMIT 1"
+    "insert_rate_mark": (
+        "INSERT INTO {ks}.rate_marks (rate_key, window_seconds, window_start, hit) VALUES (?, ?, ?, ?) USING TTL ?"
     ),
-    "insert_rate_hit": (
-        "INSERT INTO {ks}.rate_hits (rate_key, window_seconds, window_start, seq, hit) VALUES (?, ?, ?, ?, ?)"
-        " IF NOT EXISTS USING TTL ?"
+    "count_rate_marks": (
+        "SELECT hit FROM {ks}.rate_marks WHERE rate_key = ? AND window_seconds = ? AND window_start = ? LIMIT ?"
     ),
-    "select_rate_hit": (
-        "SELECT hit FROM {ks}.rate_hits WHERE rate_key = ? AND window_seconds = ? AND window_start = ? AND seq = ?"
+    "delete_rate_mark": (
+        "DELETE FROM {ks}.rate_marks WHERE rate_key = ? AND window_seconds = ? AND window_start = ? AND hit = ?"
     ),
     "insert_suppression": "INSERT INTO {ks}.suppressions (address_hash, suppressed_at) VALUES (?, ?)",
     "select_suppression": "SELECT address_hash FROM {ks}.suppressions WHERE address_hash = ?",

@@ -69,14 +69,15 @@ TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         _HINTS,
         ("status", "shard"),
     ),
-    # Rate-limit counters: one partition per (key, window length, window start in ms), one row per
-    # counted hit, numbered from 1 by `INSERT ... IF NOT EXISTS` (so concurrent hits get distinct
-    # numbers), newest first. Every row has a TTL to its window's end; ended windows are never read.
-    # Keys are keyed hashes. Written once and expired whole: time-window compaction drops whole files.
-    "rate_hits": (
-        "rate_key text, window_seconds int, window_start bigint, seq int, hit uuid,"
-        " PRIMARY KEY ((rate_key, window_seconds, window_start), seq)",
-        "WITH CLUSTERING ORDER BY (seq DESC) AND gc_grace_seconds = 3600"
+    # Rate-limit counts: one partition per (key, window length, window start in ms), one row per
+    # counted hit. Plain writes and reads, no transaction (see CassandraAbuseRecords.hit_rate_limit).
+    # Every row has a TTL to its window's end; ended windows are never read. Keys are keyed hashes.
+    # Written once and expired whole: time-window compaction drops whole files. (`rate_hits`, the
+    # numbered table of earlier versions, is no longer read; its rows expire by their TTLs.)
+    "rate_marks": (
+        "rate_key text, window_seconds int, window_start bigint, hit uuid,"
+        " PRIMARY KEY ((rate_key, window_seconds, window_start), hit)",
+        "WITH gc_grace_seconds = 3600"
         " AND compaction = {'class': 'TimeWindowCompactionStrategy',"
         " 'compaction_window_unit': 'HOURS', 'compaction_window_size': 1}",
         ("rate_key", "window_seconds", "window_start"),

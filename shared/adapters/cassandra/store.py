@@ -53,7 +53,6 @@ from shared.adapters.store_rules import (
 )
 from shared.domain.emails import EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus, Link
-from shared.ports.store import JobExists
 
 _MS = timedelta(milliseconds=1)
 Judge = Callable[[Row, Job | None], tuple[Verdict, Call | None]]
@@ -87,10 +86,13 @@ class CassandraJobStore(CassandraAbuseRecords):
 
     def add_job(self, job: Job) -> None:
         deadline = purge_deadline_ms(job, self._retention_ms * _MS)
-        self._cql.run_many(hints_for(job, deadline, self._tombstone_ttl_ms))
+        # One logged batch: a new job and its hints are written together. A plain write for the job,
+        # not `IF NOT EXISTS`: ids are fresh uuid4s, and a transaction to prove it would be the
+        # largest cost of a submission (see the port).
         values = written_values(job, deadline)
-        if not self._cql.cas("insert_job", [job.id, *values, ttl_until(deadline)], self._holds(job.id, values)):
-            raise JobExists(job.id)
+        self._cql.run_together(
+            [*hints_for(job, deadline, self._tombstone_ttl_ms), ("insert_job", [job.id, *values, ttl_until(deadline)])]
+        )
 
     def get_job(self, job_id: str) -> Job | None:
         row = self._cql.one("select_job", [job_id])

@@ -15,7 +15,7 @@ import pika.exceptions
 from shared.adapters.rabbitmq import dead_letters
 from shared.adapters.rabbitmq.connection import NOT_FOUND, close_quietly, connect, validate_url
 from shared.adapters.rabbitmq.consumer import DeliveryHandler, QueueConsumer
-from shared.adapters.rabbitmq.ladder import delay_routing_key, delay_seconds
+from shared.adapters.rabbitmq.ladder import delay_routing_key, delay_seconds, entry_level
 from shared.adapters.rabbitmq.publisher import Publisher
 from shared.adapters.rabbitmq.topology import Declarer, Names, delete_topology
 from shared.events import EXCHANGE, Event
@@ -60,19 +60,24 @@ class RabbitMqBus:
         self._start_timeout = start_timeout
         self._declared_queues: dict[str, tuple[str, ...]] = {}
         self._handlers: dict[str, Handler] = {}
+        self._concurrency: dict[str, int] = {}  # broker queue name -> its prefetch and handler threads
         self._dead_letter_handler: DeadLetterHandler | None = None
         self._consumers: list[QueueConsumer] = []
+        self._started = False
         self._lock = threading.Lock()
         self._delayed: dict[str, float] = {}  # event_id -> monotonic time it is due
         self._stopping = threading.Event()
         self._publisher = Publisher(url, "imgjob publisher", publish_retry_for, self._stopping)
 
-    def subscribe(self, queue: str, event_types: Iterable[str], handler: Handler) -> None:
+    def subscribe(self, queue: str, event_types: Iterable[str], handler: Handler, concurrency: int = 1) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         with self._lock:
             if self._consumers:
                 raise RuntimeError("subscribe before start")
             self._declared_queues[queue] = tuple(event_types)
             self._handlers[queue] = handler
+            self._concurrency[self._names.queue(queue)] = concurrency
 
     def subscribe_dead_letters(self, handler: DeadLetterHandler) -> None:
         with self._lock:
@@ -89,7 +94,7 @@ class RabbitMqBus:
     def publish(self, event: Event, delay: float = 0.0) -> None:
         seconds = delay_seconds(delay)
         if seconds:
-            exchange, routing_key = self._names.top_level, delay_routing_key(seconds, event.type)
+            exchange, routing_key = self._names.level(entry_level(seconds)), delay_routing_key(seconds, event.type)
         else:
             exchange, routing_key = self._names.exchange, event.type
         properties = pika.BasicProperties(
@@ -127,16 +132,32 @@ class RabbitMqBus:
             return
         self._stopping.clear()
         with self._lock:
+            watch = self._names.dead_letter_watch_queue
             self._consumers = [
-                QueueConsumer(self._url, name, handler, self._prefetch, self._arrived)
+                QueueConsumer(
+                    self._url,
+                    name,
+                    handler,
+                    self._concurrency.get(name, self._prefetch),
+                    self._arrived,
+                    # The watch queue has no dead-letter exchange: what it gives up on is dropped.
+                    max_deliveries=None if name == watch else self._max_deliveries,
+                    dead_letter_label=self._names.unprefixed(name),
+                )
                 for name, handler in self._consumed().items()
             ]
+            self._started = True
         for consumer in self._consumers:
             consumer.start()
         deadline = time.monotonic() + self._start_timeout
         for consumer in self._consumers:
             if not consumer.ready.wait(max(deadline - time.monotonic(), 0)):
                 log.warning("consumer of %s is not consuming yet; it keeps trying", consumer.queue_name)
+
+    def consuming(self) -> bool:
+        with self._lock:
+            started, consumers = self._started, list(self._consumers)
+        return started and not self._stopping.is_set() and all(consumer.consuming() for consumer in consumers)
 
     def wait_idle(self, timeout: float) -> bool:
         """True once no handler runs, the subscribed queues are empty, and no delayed event this bus
@@ -156,6 +177,7 @@ class RabbitMqBus:
         self._stopping.set()
         with self._lock:
             consumers, self._consumers = self._consumers, []
+            self._started = False
         for consumer in consumers:
             consumer.stop()
         self._publisher.close()

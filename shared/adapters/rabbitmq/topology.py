@@ -56,7 +56,9 @@ class Names:
         return self.prefix + DELAY_DELIVERY_EXCHANGE
 
     def level(self, n: int) -> str:
-        return f"{self.prefix}{DELAY_LEVEL_PREFIX}.{n:02d}"
+        # Named by the time it holds a message, so a ladder of another tick (`imgjob.delay.00` held
+        # whole seconds) never clashes with this one; its messages still drain to the delivery exchange.
+        return f"{self.prefix}{DELAY_LEVEL_PREFIX}.{ladder.level_ttl_ms(n)}ms"
 
     @property
     def top_level(self) -> str:

@@ -28,7 +28,6 @@ from shared.adapters.store_rules import (
 )
 from shared.domain.emails import EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus, Link
-from shared.ports.store import JobExists
 
 # Each rate-limit hit deletes at most this many rows of ended windows, so no hit pays for a long idle spell.
 
@@ -124,8 +123,6 @@ class SqliteJobStore(SqliteAbuseRecords):
         columns = ", ".join(values)
         marks = ", ".join(f":{name}" for name in values)
         with self._db.transaction(self._sweep) as conn:
-            if conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job.id,)).fetchone():
-                raise JobExists(job.id)
             conn.execute(f"INSERT INTO jobs ({columns}) VALUES ({marks})", values)
 
     def get_job(self, job_id: str) -> Job | None:

@@ -51,6 +51,32 @@ def broker_memory_mb() -> float:
     return float(status["memory"]["total"]["rss"]) / 2**20
 
 
+def _process_cpu(pid: int) -> float:
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115 - read at once
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _pids_matching(pattern: str) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU time used so far by the stack's processes (gunicorn's workers included) and by the brokers."""
+    roles: dict[str, float] = {}
+    for process in stack.processes:
+        role = "gateway" if "gunicorn" in " ".join(map(str, process.args)) else "schedulers"
+        children = _pids_matching(f"^.*gunicorn.*{stack.url.rsplit(':', 1)[1]}") if role == "gateway" else []
+        pids = {process.pid, *children}
+        roles[role] = roles.get(role, 0.0) + sum(_process_cpu(pid) for pid in pids)
+    roles["cassandra"] = sum(_process_cpu(pid) for pid in _pids_matching("cassandra.config"))
+    roles["rabbitmq"] = sum(_process_cpu(pid) for pid in _pids_matching("beam.smp"))
+    return roles
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

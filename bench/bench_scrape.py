@@ -5,8 +5,8 @@ by scrolling, a "Show more results" button every 300, the results' data in inlin
 preview pane that shows the full-size image when a thumbnail is clicked, as the real page does. In a
 fresh browser session each:
 
-1. the scraper's GoogleProvider reads the full-size URLs from the page's script data in bulk, scrolling
-   (and clicking "more results") until it has 500;
+1. the scraper's GoogleProvider reads the full-size URLs in bulk from the page's script data and then
+   from the engine's JSON result pages (or by scrolling, where those are not served) until it has 500;
 2. the baseline, the usual way of such scrapers, clicks each thumbnail and reads the full-size URL (and
    the page link) from the preview pane, scrolling for more the same way.
 
@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the fake web lives in tests/, which is not installed
 
+from _stack import machine  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
@@ -123,13 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"{'approach':<44} {'links':>6} {'seconds':>8} {'links/s':>8} {'session start':>14}")
     rows = [
-        ("google: script data in bulk (the scraper)", bulk_urls, bulk, start_bulk),
+        ("google: results read in bulk (the scraper)", bulk_urls, bulk, start_bulk),
         ("google: click each thumbnail (baseline)", click_urls, clicking, start_click),
     ]
     rows += [(f"{name}: the scraper, for comparison", urls, t, s) for name, (s, t, urls) in others.items()]
     for label, urls, seconds, started in rows:
         print(f"{label:<44} {len(urls):>6} {seconds:>8.2f} {len(urls) / seconds:>8.1f} {started:>13.2f}s")
     print()
+    print(f"machine: {machine()}")
     print(f"ratio: the scraper is {ratio:.1f}x faster than clicking each thumbnail (target >= {SPEED_TARGET:.0f}x)")
     failures = []
     if bulk_urls != expected or click_urls != expected:

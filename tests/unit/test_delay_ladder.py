@@ -89,7 +89,7 @@ def test_a_message_waits_in_exactly_the_levels_of_its_one_bits(delay: float) -> 
 
 def test_each_level_holds_for_its_power_of_two_and_dead_letters_to_the_one_below() -> None:
     names = Names("imgjob.events", "t.")
-    assert names.top_level == f"t.imgjob.delay.{2**23 * 250}ms"
+    assert names.level(LEVELS - 1) == f"t.imgjob.delay.{2**23 * 250}ms"
     assert names.level(0) == "t.imgjob.delay.250ms"
     for level in range(LEVELS):
         arguments = level_queue_arguments(names, level)

@@ -3,6 +3,7 @@ the Kubernetes schemas in strict mode, runs commands the CLI has, and locks ever
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -10,6 +11,8 @@ import pytest
 from kubernetes_validate import utils as schemas
 
 from services.cli import WORKERS, parser
+from services.gateway.app import create_app
+from tests.support import embedded_adapters
 from tests.unit.deployment_support import (
     DEPLOYMENTS,
     OVERLAYS,
@@ -137,11 +140,39 @@ def test_the_gateway_is_reached_through_its_service_and_ingress(rendered: Manife
     assert port["targetPort"] in {p["name"] for p in gateway["spec"]["containers"][0]["ports"]}
     (ingress,) = of_kind(documents, "Ingress").values()
     (rule,) = ingress["spec"]["rules"]
-    backend = rule["http"]["paths"][0]["backend"]["service"]
-    assert backend == {"name": service["metadata"]["name"], "port": {"name": port["name"]}}
+    for path in rule["http"]["paths"]:
+        assert path["backend"]["service"] == {"name": service["metadata"]["name"], "port": {"name": port["name"]}}
     settings = next(iter(of_kind(documents, "ConfigMap").values()))["data"]
     assert settings["IMGJOB_PUBLIC_URL"] == f"https://{rule['host']}"  # links in emails lead here
     assert settings["IMGJOB_PROXY_HOPS"] == "1"  # the ingress controller's X-Forwarded-For is trusted
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_ingress_routes_every_public_page_and_no_operator_endpoint(
+    rendered: Manifests, overlay: str, tmp_path: Path
+) -> None:
+    (ingress,) = of_kind(rendered[overlay], "Ingress").values()
+    (rule,) = ingress["spec"]["rules"]
+
+    def routed(path: str) -> bool:
+        for entry in rule["http"]["paths"]:
+            prefix = entry["path"].rstrip("/")
+            if entry["pathType"] == "Exact" and path == entry["path"]:
+                return True
+            if entry["pathType"] == "Prefix" and (path == prefix or path.startswith(prefix + "/")):
+                return True
+        return False
+
+    adapters = embedded_adapters(tmp_path)
+    try:
+        app = create_app(adapters)
+    finally:
+        adapters.close()
+    paths = {rule.rule.split("<")[0].rstrip("/") or "/" for rule in app.url_map.iter_rules()}
+    operator = {"/healthz", "/readyz", "/metrics"}
+    assert operator <= paths
+    assert [path for path in sorted(paths - operator) if not routed(path)] == []
+    assert [path for path in sorted(operator) if routed(path)] == []
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

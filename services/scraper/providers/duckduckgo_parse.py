@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
-from services.scraper.providers.base import FoundImage, PageNotUnderstood, is_web_url
+from services.scraper.providers.base import FoundImage, PageNotUnderstood, pixel_size, web_url
 from services.scraper.providers.page_text import feed_html
 
 _VQD = (
@@ -49,30 +49,16 @@ def find_vqd(text: str) -> str | None:
     return None
 
 
-def _size(value: object) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = int(value)
-    except (ValueError, OverflowError):  # "n/a", NaN, infinity, more digits than Python converts
-        return None
-    return number if 0 < number < 1_000_000 else None
-
-
-def _web(value: object) -> str | None:
-    return value.strip() if isinstance(value, str) and is_web_url(value) else None
-
-
 def _image(result: Mapping[str, Any]) -> FoundImage | None:
-    url = _web(result.get("image"))
+    url = web_url(result.get("image"))
     if url is None:
         return None
     return FoundImage(
         url=url,
-        page_url=_web(result.get("url")),
-        width=_size(result.get("width")),
-        height=_size(result.get("height")),
-        thumbnail_url=_web(result.get("thumbnail")),
+        page_url=web_url(result.get("url")),
+        width=pixel_size(result.get("width")),
+        height=pixel_size(result.get("height")),
+        thumbnail_url=web_url(result.get("thumbnail")),
     )
 
 

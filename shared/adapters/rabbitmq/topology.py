@@ -60,10 +60,6 @@ class Names:
         # whole seconds) never clashes with this one; its messages still drain to the delivery exchange.
         return f"{self.prefix}{DELAY_LEVEL_PREFIX}.{ladder.level_ttl_ms(n)}ms"
 
-    @property
-    def top_level(self) -> str:
-        return self.level(ladder.DELAY_LEVELS - 1)
-
 
 def service_queue_arguments(names: Names, max_deliveries: int) -> dict[str, Any]:
     return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 RAN_OUT = "the search ran out of results"
 # Not "no results": the engine may well have had some, in a form this version does not read.
 NOT_UNDERSTOOD = "the engine's page was not understood"
+# Chrome's words for a page it could not connect to at all: no network, no DNS, a refused connection.
+NETWORK_ERROR = re.compile(r"net::ERR_[A-Z_]+")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Outcome:
     stopped: bool = False  # blocked, not understood, or the browser failed
     browser_error: bool = False
     verdict: Verdict = "ok"
+    unreachable: bool = False  # the browser could not connect to the engine at all (net::ERR_...)
+    ran: bool = True  # False for a provider the settings name but that cannot be used
 
 
 @dataclass
@@ -51,6 +56,13 @@ class Collection:
     @property
     def browser_failed(self) -> bool:
         return any(o.browser_error for o in self.outcomes)
+
+    @property
+    def no_engine_reached(self) -> bool:
+        """Every engine tried failed to connect (no network, no DNS): a redelivery seconds later
+        cannot help, and "an internal error kept recurring" would tell the person nothing."""
+        tried = [o for o in self.outcomes if o.ran]
+        return bool(tried) and all(o.unreachable for o in tried)
 
     def describe(self) -> str:
         return "; ".join(f"{o.provider}: {o.summary}" for o in self.outcomes)
@@ -104,8 +116,13 @@ def _run(
     except WebDriverException as exc:
         log.warning("%s failed in the browser: %s", name, exc.msg)
         scraper_provider_outcomes.labels(provider=name, outcome="unreachable").inc()
-        summary = f"browser error: {exc.msg or type(exc).__name__}"
-        return Outcome(name, summary, stopped=True, browser_error=True, verdict="unreachable")
+        # Chrome appends "(Session info: chrome=...)" on a line of its own: not for people.
+        message = (exc.msg or type(exc).__name__).split("\n", 1)[0].strip()
+        network = NETWORK_ERROR.search(message)
+        if network:
+            summary = f"could not be reached ({network.group(0)})"
+            return Outcome(name, summary, stopped=True, browser_error=True, verdict="unreachable", unreachable=True)
+        return Outcome(name, f"browser error: {message}", stopped=True, browser_error=True, verdict="unreachable")
     verdict = result.verdict
     scraper_provider_outcomes.labels(provider=name, outcome=verdict).inc()
     added = links.add(result.images)
@@ -142,7 +159,7 @@ def collect_links(
         if links.full:
             break
         if attempt.provider is None:
-            collection.outcomes.append(Outcome(attempt.name, attempt.unavailable))
+            collection.outcomes.append(Outcome(attempt.name, attempt.unavailable, ran=False))
             continue
         outcome = _run(attempt.name, attempt.provider, driver, query, links, count, progress, save_dir)
         owners += [attempt.name] * outcome.added

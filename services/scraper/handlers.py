@@ -29,8 +29,9 @@ def on_job_started(adapters: Adapters, event: Event) -> None:
 
     Idempotent: a redelivery after the links were collected only re-announces them, and a job that
     is no longer running is left alone. A browser session that cannot be opened after the configured
-    tries (a Grid busy or down) fails the job with the reason; a browser that fails before anything
-    was found raises so the bus delivers the event again.
+    tries (a Grid busy or down) fails the job with the reason, as do engines none of which the browser
+    could connect to (no network); a browser that fails otherwise before anything was found raises so
+    the bus delivers the event again.
     """
     job = adapters.store.get_job(event.job_id)
     if job is None:
@@ -67,6 +68,9 @@ def _scrape(adapters: Adapters, job: Job) -> None:
         return
     log.info("job %s: %d of %d links (%s)", job.id, len(collection.links), job.count, collection.describe())
     if not collection.links:
+        if collection.no_engine_reached:
+            fail_job(adapters, job.id, f"no search engine could be reached ({collection.describe()})")
+            return
         if collection.browser_failed:
             # Likely transient (a page that timed out, a crashed tab); after the bus's last delivery
             # the job is failed from the dead-letter queue.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -145,3 +146,16 @@ def test_an_engine_that_does_not_answer_in_time_is_retried_not_failed(tmp_path: 
         assert stored(adapters, job).status is JobStatus.RUNNING
     finally:
         adapters.close()
+
+
+def test_engines_that_cannot_be_reached_fail_the_job_now_saying_so(tmp_path: Path) -> None:
+    # Nothing listens on the port: Chrome answers net::ERR_CONNECTION_REFUSED, as with no network or DNS.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    found = search(tmp_path, closed, count=10, until=JOB_FAILED)
+    assert found.job.status is JobStatus.FAILED
+    assert (
+        found.job.failure_reason
+        == "no search engine could be reached (bing: could not be reached (net::ERR_CONNECTION_REFUSED))"
+    )

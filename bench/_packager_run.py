@@ -45,6 +45,9 @@ def main(urls_file: str, work_dir: str, blob_url: str | None = None) -> int:
         mail_outbox=str(work / "outbox"),
         allow_private_networks=True,
         secret_key=secrets.token_urlsafe(48),
+        # 500 images of 4 MiB are 2.1 GB, over the default job budget of 2 GB: the memory run measures
+        # the whole job, not the budget's cut.
+        max_job_bytes=4_000_000_000,
     )
     adapters = bootstrap(settings)
     migrate(adapters)

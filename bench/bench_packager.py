@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             warm_up(urls)
             baseline = sequential_loop(urls, work / "sequential")
             for n, store in enumerate(stores):
-                where = store.split("@")[-1].split("?")[0] if store else "files"
+                where = "MinIO" if store and store.startswith("s3://") else "files"
                 fast = run_packager(urls, work / f"speed-{n}", store)
                 check_complete(fast, args.images, f"speed run on {where}")
                 big = None

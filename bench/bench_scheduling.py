@@ -61,6 +61,7 @@ def on_time(args: argparse.Namespace) -> bool:
         for _ in range(args.schedulers):
             stack.start_scheduler()
         # Due once all are in: the lead comes from the submission rate of a first, far-future batch.
+        stack.load("--submit", "--seconds", "3")  # warm up: connections, prepared statements
         probe = stack.load("--submit", "--seconds", "5")
         lead = args.lead or args.jobs / probe["rate"] * 1.3 + 20
         print(f"submitting at about {probe['rate']:.0f}/s: the first job is due {lead:.0f} s after the start")

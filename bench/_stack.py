@@ -9,11 +9,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +22,10 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the tests' helpers, which are not installed
+
+from tests.support import free_port, wait_until  # noqa: E402
+
 RABBITMQ = ROOT / "scripts" / "infra" / "rabbitmq.sh"
 GATEWAY_WORKERS = 2
 
@@ -77,20 +79,6 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
     return roles
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 @dataclass
 class Stack:
     env: dict[str, str]
@@ -118,7 +106,7 @@ class Stack:
             except requests.RequestException:
                 return False
 
-        wait_until(ready, 60, "the gateway's /readyz")
+        wait_until(ready, timeout=60, interval=0.2, what="the gateway's /readyz")
 
     def start_scheduler(self) -> None:
         self.start("scheduler", [sys.executable, "-m", "services.cli", "scheduler"])

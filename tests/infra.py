@@ -57,18 +57,19 @@ def require_reachable(port: str) -> str:
     try:
         url = real_url(port)
     except Exception as exc:  # a container: no Docker engine, or an image that did not start or become healthy
-        _unavailable(f"{port}: {type(exc).__name__}: {exc}")
+        unavailable(f"{port}: {type(exc).__name__}: {exc}")
     parts = urlsplit(url)
     host, number = parts.hostname or "127.0.0.1", parts.port
     try:
         with socket.create_connection((host, number or 0), timeout=2):
             pass
     except OSError as exc:
-        _unavailable(f"{port}: nothing answers at {host}:{number} ({exc}); run `make infra-up`")
+        unavailable(f"{port}: nothing answers at {host}:{number} ({exc}); run `make infra-up`")
     return url
 
 
-def _unavailable(message: str) -> NoReturn:
+def unavailable(message: str) -> NoReturn:
+    """What the tests need is not there: a failure, or in the fast tier (IMGJOB_TEST_ALLOW_SKIP=1) a loud skip."""
     if os.environ.get("IMGJOB_TEST_ALLOW_SKIP") == "1":
         pytest.skip(f"LOUD SKIP: {message}")
     pytest.fail(message)

@@ -4,7 +4,6 @@ hold a message before answering, per recipient. Messages it accepts are kept in 
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -12,15 +11,11 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from tests.support.network import free_port
+
 ACCEPT = "250 OK"
 DEFER = "451 4.3.0 Try again later"
 REFUSE = "550 5.1.1 Mailbox unavailable"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class ControlledSmtp:

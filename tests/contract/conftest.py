@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from shared.ports import BlobStore, Mailer, NotMigrated
 from tests.contract.fixtures_bus import bus
 from tests.contract.fixtures_store import store, unmigrated_store
 from tests.infra import require_reachable
+from tests.support.network import free_port
 
 
 @pytest.fixture(params=["file", "s3"])
@@ -85,12 +85,6 @@ class CapturingHandler(MessageHandler):  # type: ignore[misc]
         self.messages.append(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class MailSink:
     """Where a mailer's messages end up, read back as email.message.Message objects."""
 
@@ -112,7 +106,7 @@ def mail_sink(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MailSi
         )
         return
     handler = CapturingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         mailer = SmtpMailer(f"smtp://127.0.0.1:{controller.port}", "imgjob <imgjob@localhost>")

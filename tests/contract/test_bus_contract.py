@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import math
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from shared.ports import DeadLetter, MessageBus, NotMigrated
 from tests.contract.fixtures_bus import MAX_DELIVERIES, RabbitNamespace
 from tests.infra import require_reachable
 from tests.support import EventRecorder, wait_until
+from tests.support.network import free_port
 
 
 def test_events_reach_every_queue_bound_to_their_type_and_no_other(bus: MessageBus) -> None:
@@ -402,10 +402,7 @@ def test_a_reachable_migrated_bus_answers_a_ping(bus: MessageBus) -> None:
 def test_a_broker_that_is_not_there_fails_the_ping() -> None:
     from shared.adapters.rabbitmq.bus import RabbitMqBus
 
-    with socket.socket() as probe:  # a loopback port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    absent = RabbitMqBus(f"amqp://guest:guest@127.0.0.1:{port}/%2F")
+    absent = RabbitMqBus(f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F")
     with pytest.raises(Exception):  # noqa: B017 - whichever connection error pika raises
         absent.ping()
     absent.close()

@@ -10,8 +10,9 @@ import pytest
 from shared.adapters.smtp.mailer import SmtpMailer
 from shared.ports.mail import MailDeferred, MailRefused, OutgoingMail
 from tests.contract.conftest import MailSink
-from tests.mailserver import DEFER, REFUSE, ControlledSmtp, free_port
+from tests.mailserver import DEFER, REFUSE, ControlledSmtp
 from tests.support import wait_until
+from tests.support.network import free_port
 
 SENDER = "imgjob <imgjob@localhost>"
 

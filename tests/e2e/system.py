@@ -7,7 +7,6 @@ import mailbox
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -24,14 +23,9 @@ import requests
 from services.bootstrap import WORKERS
 from tests.infra import require_reachable
 from tests.support import read_outbox, wait_until
+from tests.support.network import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

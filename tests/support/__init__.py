@@ -6,6 +6,7 @@
 - jobs.py: new_job, add_job, move, make_ready_job, packaging_job, OWNER_EMAIL
 - adapters.py: embedded_settings, embedded_adapters, embedded_environment (for `imgjob` subprocesses)
 - mail.py: read_outbox, text_part, html_part
+- network.py: free_port
 
 The pytest fixtures built on them are in fixtures.py (registered by the suites' conftest.py).
 """
@@ -15,6 +16,7 @@ from tests.support.clock import NOW, SettableClock
 from tests.support.events import EventRecorder
 from tests.support.jobs import OWNER_EMAIL, add_job, make_ready_job, move, new_job, packaging_job
 from tests.support.mail import html_part, read_outbox, text_part
+from tests.support.network import free_port
 from tests.support.waiting import wait_until
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "embedded_adapters",
     "embedded_environment",
     "embedded_settings",
+    "free_port",
     "html_part",
     "make_ready_job",
     "move",

@@ -8,7 +8,6 @@ proxy) from a copy of k8s/ in which secret.env is made from secret.env.example, 
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import shlex
@@ -22,6 +21,7 @@ import pytest
 import yaml
 
 from services.cli import WORKERS
+from tests.infra import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 KUSTOMIZE = ROOT / "scripts" / "tools" / "kustomize.sh"
@@ -74,12 +74,6 @@ def env(stage: Instructions) -> dict[str, str]:
     return values
 
 
-def _unavailable(message: str) -> None:
-    if os.environ.get("IMGJOB_TEST_ALLOW_SKIP") == "1":
-        pytest.skip(f"LOUD SKIP: {message}")
-    pytest.fail(message)
-
-
 def prepare(tree: Path) -> dict[str, Path]:
     """Copy k8s/ into `tree` as an operator would fill it in; the directory of each overlay."""
     shutil.copytree(ROOT / "k8s", tree, ignore=shutil.ignore_patterns("secret.env"))
@@ -100,7 +94,7 @@ def prepare(tree: Path) -> dict[str, Path]:
 def build(directory: Path) -> list[dict[str, Any]]:
     result = subprocess.run([KUSTOMIZE, "build", directory], capture_output=True, text=True, timeout=600)
     if result.returncode == 3:  # no Go to build kustomize with
-        _unavailable(result.stderr.strip())
+        unavailable(result.stderr.strip())
     assert result.returncode == 0, result.stderr
     return [document for document in yaml.safe_load_all(result.stdout) if document]
 

@@ -23,6 +23,7 @@ import pytest
 from shared.adapters.sqlite.store import SqliteJobStore
 from shared.domain.model import JobStatus
 from tests.support import wait_until
+from tests.support.network import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 WORKERS = 4
@@ -84,12 +85,6 @@ class Gateway:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _environment(tmp_path: Path, port: int) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("IMGJOB_")}
     env.update(
@@ -112,7 +107,7 @@ def _environment(tmp_path: Path, port: int) -> dict[str, str]:
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[Gateway]:
     """`imgjob migrate`, then gunicorn with four workers on the migrated SQLite store, every worker up."""
-    port = _free_port()
+    port = free_port()
     env = _environment(tmp_path, port)
     migrated = subprocess.run(
         [sys.executable, "-m", "services.cli", "migrate"], env=env, cwd=tmp_path, capture_output=True, timeout=60

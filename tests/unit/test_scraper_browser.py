@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from shared.runtime import Runner
 from tests.browser import chromium
 from tests.fakeweb import FakeWeb
 from tests.support import EventRecorder, SettableClock, embedded_adapters, new_job
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -150,10 +150,7 @@ def test_an_engine_that_does_not_answer_in_time_is_retried_not_failed(tmp_path: 
 
 def test_engines_that_cannot_be_reached_fail_the_job_now_saying_so(tmp_path: Path) -> None:
     # Nothing listens on the port: Chrome answers net::ERR_CONNECTION_REFUSED, as with no network or DNS.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    found = search(tmp_path, closed, count=10, until=JOB_FAILED)
+    found = search(tmp_path, f"http://127.0.0.1:{free_port()}", count=10, until=JOB_FAILED)
     assert found.job.status is JobStatus.FAILED
     assert (
         found.job.failure_reason

@@ -4,7 +4,6 @@ provider, saved for a fixture when IMGJOB_SAVE_UNPARSED is set, and never a reas
 from __future__ import annotations
 
 import logging
-import socket
 import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,16 +12,13 @@ from pathlib import Path
 import pytest
 
 from services.scraper.collect import NOT_UNDERSTOOD, Collection, Outcome
-from services.scraper.handlers import on_job_started
 from services.scraper.unparsed import save_unparsed, unparsed_name
-from shared.domain.model import Job, JobStatus, Link
-from shared.events import JOB_FAILED, JOB_LINKS_COLLECTED, JOB_STARTED, Event
+from shared.domain.model import JobStatus, Link
+from shared.events import JOB_FAILED, JOB_LINKS_COLLECTED
 from shared.metrics import REGISTRY
-from tests.browser import chromium
 from tests.fakeweb import FakeWeb
-from tests.support import EventRecorder, SettableClock, embedded_adapters, new_job
-
-QUERY = "red fox"
+from tests.support.network import free_port
+from tests.support.scraping import QUERY, scrape_job
 
 
 def counted(provider: str, outcome: str) -> float:
@@ -71,38 +67,6 @@ def web() -> Iterator[FakeWeb]:
         yield running
 
 
-def closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/nothing"
-
-
-def run_job(tmp_path: Path, providers: dict[str, str], count: int, save: Path | None) -> tuple[Job, list[Link], str]:
-    adapters = embedded_adapters(
-        tmp_path,
-        SettableClock(),
-        browser=chromium(),
-        search_providers=tuple(providers),
-        search_urls=providers,
-        save_unparsed=str(save) if save else None,
-        allow_private_networks=True,
-    )
-    recorder = EventRecorder(adapters)
-    adapters.bus.start()
-    try:
-        job = new_job(adapters.clock, count=count, query=QUERY, status=JobStatus.RUNNING)
-        adapters.store.add_job(job)
-        on_job_started(adapters, Event(JOB_STARTED, job.id))
-        adapters.bus.wait_idle(10)
-        (event,) = recorder.of(JOB_LINKS_COLLECTED, job.id) or recorder.of(JOB_FAILED, job.id)
-        stored = adapters.store.get_job(job.id)
-        assert stored is not None
-        return stored, adapters.store.get_links(job.id), event.type
-    finally:
-        adapters.close()
-
-
 @pytest.mark.browser
 def test_a_changed_engine_hands_over_to_the_next_saying_why_and_keeping_its_page(tmp_path: Path, web: FakeWeb) -> None:
     before = {key: counted(*key) for key in (("google", "not_understood"), ("brave", "ok"), ("bing", "blocked"))}
@@ -112,8 +76,8 @@ def test_a_changed_engine_hands_over_to_the_next_saying_why_and_keeping_its_page
         "brave": web.brave_url(total=60),
     }
     save = tmp_path / "unparsed"
-    job, links, event = run_job(tmp_path, providers, 20, save)
-    assert event == JOB_LINKS_COLLECTED
+    job, links, event = scrape_job(tmp_path, providers, 20, save_unparsed=str(save))
+    assert event.type == JOB_LINKS_COLLECTED
     assert [(link.url, link.provider) for link in links] == [(f"{web.url}/img/{n}.jpg", "brave") for n in range(1, 21)]
     assert job.note == (
         "found 20 of 20 requested (brave; google: the engine's page was not understood;"
@@ -134,8 +98,8 @@ def test_when_no_engine_is_understood_the_job_fails_naming_it_and_an_unwritable_
     blocker.write_text("")
     providers = {"google": web.google_url(total=60, changed=True), "brave": web.brave_url(changed=True)}
     with caplog.at_level(logging.WARNING):
-        job, links, event = run_job(tmp_path, providers, 20, blocker)
-    assert (event, links, job.status) == (JOB_FAILED, [], JobStatus.FAILED)
+        job, links, event = scrape_job(tmp_path, providers, 20, save_unparsed=str(blocker))
+    assert (event.type, links, job.status) == (JOB_FAILED, [], JobStatus.FAILED)
     assert job.failure_reason == (
         "no images found (google: the engine's page was not understood; brave: the engine's page was not understood)"
     )
@@ -145,8 +109,9 @@ def test_when_no_engine_is_understood_the_job_fails_naming_it_and_an_unwritable_
 @pytest.mark.browser
 def test_an_unreachable_engine_is_counted_and_the_next_one_searched(tmp_path: Path, web: FakeWeb) -> None:
     before = (counted("bing", "unreachable"), counted("brave", "exhausted"))
-    job, links, event = run_job(tmp_path, {"bing": closed_port_url(), "brave": web.brave_url(total=5)}, 10, None)
-    assert event == JOB_LINKS_COLLECTED and len(links) == 5
+    providers = {"bing": f"http://127.0.0.1:{free_port()}/nothing", "brave": web.brave_url(total=5)}
+    job, links, event = scrape_job(tmp_path, providers, 10)
+    assert event.type == JOB_LINKS_COLLECTED and len(links) == 5
     assert job.note is not None
     assert job.note.startswith("found 5 of 10 requested: bing: could not be reached (net::ERR_CONNECTION_REFUSED)")
     assert (counted("bing", "unreachable"), counted("brave", "exhausted")) == (before[0] + 1, before[1] + 1)

@@ -4,7 +4,6 @@ blocking, one whose format has changed, one unreachable; a table per provider an
 from __future__ import annotations
 
 import io
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from services.scraper.probe import probe_command
 from tests.browser import chromium
 from tests.fakeweb import FakeWeb
 from tests.support import embedded_environment
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -24,13 +24,6 @@ pytestmark = pytest.mark.browser
 def web() -> Iterator[FakeWeb]:
     with FakeWeb() as running:
         yield running
-
-
-def closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def table(output: str) -> dict[str, list[str]]:
@@ -45,7 +38,7 @@ def test_a_probe_reports_each_engine_and_fails_when_one_is_not_ok(tmp_path: Path
         "google": web.google_url(total=200),
         "bing": web.bing_url(total=200, captcha=True),
         "brave": web.brave_url(total=200, changed=True),
-        "duckduckgo": closed_port_url(),
+        "duckduckgo": f"http://127.0.0.1:{free_port()}",
     }
     out = io.StringIO()
     status = probe_command(chromium(), list(urls), urls, "red fox", 150, out, tmp_path / "unparsed")

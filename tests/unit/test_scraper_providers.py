@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from services.scraper.handlers import on_job_started
 from services.scraper.providers.google import STALE_ROUNDS, GoogleProvider
 from shared.adapters.selenium.browsers import LocalChromium
-from shared.domain.model import Job, JobStatus, Link
-from shared.events import JOB_FAILED, JOB_LINKS_COLLECTED, JOB_STARTED, Event
+from shared.domain.model import JobStatus
+from shared.events import JOB_FAILED, JOB_LINKS_COLLECTED
 from tests.fakeweb import FakeWeb
-from tests.support import EventRecorder, SettableClock, embedded_adapters, new_job
+from tests.support.scraping import scrape_job
 
 pytestmark = pytest.mark.browser
 
@@ -24,31 +23,6 @@ pytestmark = pytest.mark.browser
 def web() -> Iterator[FakeWeb]:
     with FakeWeb() as running:
         yield running
-
-
-def run_job(tmp_path: Path, providers: dict[str, str], count: int) -> tuple[Job, list[Link], Event]:
-    """A running job for `count` links, searched with `providers` (name -> base URL) in that order."""
-    adapters = embedded_adapters(
-        tmp_path,
-        SettableClock(),
-        browser=LocalChromium("/usr/bin/chromium", "/usr/bin/chromedriver", 30),
-        search_providers=tuple(providers),
-        search_urls=providers,
-        allow_private_networks=True,
-    )
-    recorder = EventRecorder(adapters)
-    adapters.bus.start()
-    try:
-        job = new_job(adapters.clock, count=count, query="red fox", status=JobStatus.RUNNING)
-        adapters.store.add_job(job)
-        on_job_started(adapters, Event(JOB_STARTED, job.id))
-        adapters.bus.wait_idle(10)
-        (event,) = recorder.of(JOB_LINKS_COLLECTED, job.id) or recorder.of(JOB_FAILED, job.id)
-        stored = adapters.store.get_job(job.id)
-        assert stored is not None
-        return stored, adapters.store.get_links(job.id), event
-    finally:
-        adapters.close()
 
 
 def image_urls(web: FakeWeb, numbers: range, ext: str = "jpg") -> list[str]:
@@ -65,7 +39,7 @@ def test_500_links_from_an_engine_with_600(tmp_path: Path, web: FakeWeb, provide
     }
     base = engines[provider]
     began = time.monotonic()
-    job, links, event = run_job(tmp_path, {provider: base}, count=500)
+    job, links, event = scrape_job(tmp_path, {provider: base}, count=500)
     elapsed = time.monotonic() - began
     assert event.type == JOB_LINKS_COLLECTED and event.payload == {"links": 500}
     assert [link.url for link in links] == image_urls(web, range(1, 501))
@@ -83,7 +57,7 @@ def test_500_links_from_an_engine_with_600(tmp_path: Path, web: FakeWeb, provide
 @pytest.mark.parametrize("provider", ["google", "duckduckgo"])
 def test_an_engine_that_runs_out_gives_what_it_has_and_says_so(tmp_path: Path, web: FakeWeb, provider: str) -> None:
     base = {"google": web.google_url, "duckduckgo": web.duckduckgo_url}[provider](total=130)
-    job, links, _ = run_job(tmp_path, {provider: base}, count=300)
+    job, links, _ = scrape_job(tmp_path, {provider: base}, count=300)
     assert [link.url for link in links] == image_urls(web, range(1, 131))
     assert job.status is JobStatus.PACKAGING
     assert job.note == "found 130 of 300 requested: the search ran out of results"
@@ -96,7 +70,7 @@ def test_blocked_engines_are_skipped_with_the_reason_and_the_next_one_finishes(t
         "brave": web.brave_url(total=600, ratelimit=True),
         "bing": web.bing_url(total=600),
     }
-    job, links, _ = run_job(tmp_path, providers, count=100)
+    job, links, _ = scrape_job(tmp_path, providers, count=100)
     assert [link.url for link in links] == image_urls(web, range(1, 101))
     assert {link.provider for link in links} == {"bing"}
     assert job.status is JobStatus.PACKAGING
@@ -110,7 +84,7 @@ def test_a_block_midway_keeps_what_was_found_and_the_next_engine_adds_the_rest(t
     # Google shows its sorry page on the second load; DuckDuckGo has the same images first (repeats that
     # must not count twice), then others.
     providers = {"google": web.google_url(total=600, captcha=2), "duckduckgo": web.duckduckgo_url(total=600)}
-    job, links, _ = run_job(tmp_path, providers, count=250)
+    job, links, _ = scrape_job(tmp_path, providers, count=250)
     assert [link.url for link in links] == image_urls(web, range(1, 251))
     assert [link.provider for link in links] == ["google"] * 100 + ["duckduckgo"] * 150
     assert job.note == "found 250 of 250 requested (google, duckduckgo)"
@@ -118,7 +92,7 @@ def test_a_block_midway_keeps_what_was_found_and_the_next_engine_adds_the_rest(t
 
 def test_providers_are_tried_in_the_configured_order(tmp_path: Path, web: FakeWeb) -> None:
     providers = {"duckduckgo": web.duckduckgo_url(total=40, ext="png"), "google": web.google_url(total=600)}
-    _, links, _ = run_job(tmp_path, providers, count=60)
+    _, links, _ = scrape_job(tmp_path, providers, count=60)
     assert [(link.url, link.provider) for link in links] == [
         (url, "duckduckgo") for url in image_urls(web, range(1, 41), "png")
     ] + [(url, "google") for url in image_urls(web, range(1, 21))]
@@ -127,7 +101,7 @@ def test_providers_are_tried_in_the_configured_order(tmp_path: Path, web: FakeWe
 @pytest.mark.parametrize("provider", ["google", "duckduckgo"])
 def test_a_consent_interstitial_is_answered_in_the_browser(tmp_path: Path, web: FakeWeb, provider: str) -> None:
     base = {"google": web.google_url, "duckduckgo": web.duckduckgo_url}[provider](total=150, consent=True)
-    job, links, _ = run_job(tmp_path, {provider: base}, count=120)
+    job, links, _ = scrape_job(tmp_path, {provider: base}, count=120)
     assert [link.url for link in links] == image_urls(web, range(1, 121))
     assert job.note == f"found 120 of 120 requested ({provider})"
 
@@ -137,7 +111,7 @@ def test_every_engine_blocked_fails_the_job_naming_each_reason(tmp_path: Path, w
         "google": web.google_url(total=60, consent="wall"),
         "duckduckgo": web.duckduckgo_url(total=60, captcha=True),
     }
-    job, links, event = run_job(tmp_path, providers, count=10)
+    job, links, event = scrape_job(tmp_path, providers, count=10)
     assert links == []
     assert event.type == JOB_FAILED
     assert job.status is JobStatus.FAILED

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,15 +23,9 @@ from shared.events import JOB_FAILED, JOB_LINKS_COLLECTED, JOB_STARTED, Event
 from shared.runtime import Runner
 from tests.fakeweb import FakeWeb
 from tests.support import EventRecorder, embedded_adapters, new_job, read_outbox, text_part, wait_until
+from tests.support.network import free_port
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def chromedrivers_of_this_process() -> set[int]:
@@ -56,7 +49,7 @@ def chromedrivers_of_this_process() -> set[int]:
 def test_a_grid_that_is_down_is_retried_then_the_job_fails_with_an_email(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    grid = f"http://127.0.0.1:{closed_port()}"
+    grid = f"http://127.0.0.1:{free_port()}"
     adapters = embedded_adapters(
         tmp_path,
         browser_url=grid,
@@ -109,7 +102,7 @@ def test_tries_and_delay_come_from_the_environment() -> None:
 
 def test_the_backoff_doubles_and_the_last_error_is_the_reason() -> None:
     waits: list[float] = []
-    grid = GridBrowser(f"http://127.0.0.1:{closed_port()}", 5)
+    grid = GridBrowser(f"http://127.0.0.1:{free_port()}", 5)
     refused = pytest.raises(BrowserUnavailable, match=r"\(4 tries\): .*Connection refused")
     with refused, open_session(grid, tries=4, delay=1.5, sleep=waits.append):
         pytest.fail("no session should have opened")
@@ -118,7 +111,7 @@ def test_the_backoff_doubles_and_the_last_error_is_the_reason() -> None:
 
 @pytest.mark.browser
 def test_a_grid_that_comes_back_is_used(tmp_path: Path) -> None:
-    port = closed_port()
+    port = free_port()
     started: list[subprocess.Popen[bytes]] = []
 
     def grid_comes_up_while_we_wait(seconds: float) -> None:

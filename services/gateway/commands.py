@@ -64,6 +64,8 @@ def submit_job(adapters: Adapters, submission: Submission) -> Job:
         timezone=submission.timezone,
         created_at=now,
         status=JobStatus.SCHEDULED,
+        filters=submission.filters,
+        webhook_url=submission.webhook_url,
     )
     adapters.store.add_job(job)
     # The scheduler's sweeper republishes due jobs whose message was lost, so a crash between

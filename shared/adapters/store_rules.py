@@ -22,7 +22,7 @@ from shared.domain.model import Job, JobStatus
 
 # A job's columns in both stores. IDENTITY and STATE are written by add_job and transition; the
 # progress counters have their own writer (update_progress), so a transition never rolls them back.
-IDENTITY = ("query", "email", "count", "timezone", "created_at")
+IDENTITY = ("query", "email", "count", "timezone", "created_at", "filters", "webhook_url", "series_id")
 STATE = (
     "status",
     "scheduled_at",

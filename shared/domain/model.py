@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from shared.domain.filters import Filters
+
 
 class JobStatus(StrEnum):
     SCHEDULED = "scheduled"
@@ -66,6 +68,11 @@ class Job:
     zip_bytes: int = 0
     failure_reason: str | None = None
     note: str | None = None
+    filters: Filters = field(default_factory=Filters)
+    # Where every event of the job is POSTed (it is personal data, purged with the job).
+    webhook_url: str | None = None
+    # The recurring series this job is one occurrence of.
+    series_id: str | None = None
 
     def with_status(self, target: JobStatus, **changes: object) -> Job:
         check_transition(self.status, target)

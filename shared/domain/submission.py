@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shared.domain.filters import Filters, parse_filters
 
 MAX_COUNT = 500
 MAX_QUERY_LENGTH = 200
@@ -23,6 +26,7 @@ UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 # Format characters that are part of ordinary text: the joiners that build emoji sequences (👨‍👩‍👧) and
 # shape Persian or Indic words. Emails still drop them from subjects.
 QUERY_ALLOWED_FORMAT = frozenset({"\u200c", "\u200d"})
+MAX_WEBHOOK_URL_LENGTH = 2000
 EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 
 
@@ -33,6 +37,8 @@ class Submission:
     count: int
     scheduled_at: datetime  # UTC
     timezone: str
+    filters: Filters = field(default_factory=Filters)
+    webhook_url: str | None = None
 
 
 class SubmissionErrors(ValueError):
@@ -135,9 +141,12 @@ def validate_form(raw: dict[str, Any], now: datetime) -> Submission:
                 errors["date"] = f"Choose a date within {MAX_AHEAD.days} days."
             else:
                 _check_when(when, now, "time", errors)
+    # The "Advanced" section's fields are named `filters.<name>`; an unset one is sent empty.
+    chosen = {key.removeprefix("filters."): value for key, value in raw.items() if key.startswith("filters.")}
+    filters = parse_filters(chosen, errors)
     if errors:
         raise SubmissionErrors(errors)
-    return Submission(query, email, count, max(when, now).astimezone(UTC), zone.key)
+    return Submission(query, email, count, max(when, now).astimezone(UTC), zone.key, filters)
 
 
 def _parse_instant(value: Any, errors: dict[str, str]) -> datetime | None:
@@ -159,7 +168,33 @@ def _parse_instant(value: Any, errors: dict[str, str]) -> datetime | None:
         return None
 
 
-API_FIELDS = frozenset({"query", "email", "count", "scheduled_at", "timezone"})
+API_FIELDS = frozenset({"query", "email", "count", "scheduled_at", "timezone", "filters", "webhook_url"})
+
+
+def _webhook_url(value: Any, errors: dict[str, str]) -> str | None:
+    """An absolute http(s) URL with a host and no credentials. Where it points is checked on every
+    delivery (the downloader's private-address guard), since a name can resolve elsewhere later."""
+    if value is None or value == "":
+        return None
+    problem = None
+    if not isinstance(value, str) or len(value) > MAX_WEBHOOK_URL_LENGTH:
+        problem = f"webhook_url must be an http or https URL of at most {MAX_WEBHOOK_URL_LENGTH} characters."
+    else:
+        try:
+            parts = urlsplit(value.strip())
+            host = parts.hostname
+        except ValueError:
+            parts, host = None, None
+        if parts is None or parts.scheme not in ("http", "https") or not host:
+            problem = "webhook_url must be an absolute http or https URL, like https://example.com/hooks/imgjob."
+        elif parts.username is not None or parts.password is not None:
+            problem = "webhook_url cannot carry a user name or password; verify deliveries by their signature."
+        elif any(unicodedata.category(c) in UNSAFE_CATEGORIES or c.isspace() for c in value.strip()):
+            problem = "webhook_url cannot contain spaces or control characters."
+    if problem:
+        errors["webhook_url"] = problem
+        return None
+    return str(value).strip()
 
 
 def validate_api(raw: Any, now: datetime) -> Submission:
@@ -179,6 +214,8 @@ def validate_api(raw: Any, now: datetime) -> Submission:
         if parsed is not None:
             when = parsed
             _check_when(when, now, "scheduled_at", errors)
+    filters = parse_filters(raw.get("filters"), errors)
+    webhook_url = _webhook_url(raw.get("webhook_url"), errors)
     if errors:
         raise SubmissionErrors(errors)
-    return Submission(query, email, count, max(when, now).astimezone(UTC), zone.key)
+    return Submission(query, email, count, max(when, now).astimezone(UTC), zone.key, filters, webhook_url)

@@ -14,6 +14,7 @@ import pytest
 from shared.adapters.cassandra.schema import parse_cassandra_url
 from shared.adapters.sqlite.store import SqliteJobStore
 from shared.domain.emails import EmailState
+from shared.domain.filters import Filters
 from shared.domain.model import JobStatus, Link, Progress
 from shared.ports import JobStore, NotMigrated, RateHit
 from shared.unsubscribe import mailbox_hash
@@ -31,6 +32,21 @@ def test_a_job_reads_back_as_written(store: JobStore) -> None:
     store.add_job(job)
     assert store.get_job(job.id) == job
     assert store.get_job("missing") is None
+
+
+def test_a_jobs_filters_webhook_and_series_read_back_and_survive_a_transition(store: JobStore) -> None:
+    filters = Filters(size="large", color="bw", safe="strict", min_width=800, formats=("jpeg", "png"))
+    job = replace(new_job(clock), filters=filters, webhook_url="https://hooks.example.com/a?b=1", series_id="s1")
+    store.add_job(job)
+    assert store.get_job(job.id) == job
+    running = job.with_status(S.RUNNING, started_at=clock())
+    assert store.transition(running, expected=[S.SCHEDULED])
+    stored = store.get_job(job.id)
+    assert stored is not None and stored.filters == filters and stored.series_id == "s1"
+    plain = new_job(clock)
+    store.add_job(plain)
+    assert store.get_job(plain.id) == plain
+    assert plain.filters == Filters() and plain.webhook_url is None
 
 
 def test_only_one_of_many_concurrent_writers_wins_a_transition(store: JobStore) -> None:
@@ -452,3 +468,43 @@ def test_a_suppressed_mailbox_stays_suppressed(store: JobStore) -> None:
     store.add_job(job)
     store.purge_job(job.id)
     assert store.is_suppressed(unsubscribed)
+
+
+def _drop_added_columns(store: JobStore, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Make the store's jobs table look like one from before filters, webhooks and series."""
+    if isinstance(store, SqliteJobStore):
+        db = sqlite3.connect(tmp_path / "store.sqlite3")
+        try:
+            for column in ("filters", "webhook_url", "series_id"):
+                db.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
+            db.commit()
+        finally:
+            db.close()
+        return
+    url, admin = _test_keyspace(request.config)
+    keyspace = parse_cassandra_url(url).keyspace
+    admin.execute(f"ALTER TABLE {keyspace}.jobs DROP (filters, webhook_url, series_id)")
+
+
+def test_migrating_an_older_store_adds_the_new_columns_and_keeps_its_jobs(
+    store: JobStore, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    old = new_job(clock)
+    store.add_job(old)
+    _drop_added_columns(store, request, tmp_path)
+
+    def refused() -> bool:
+        try:
+            store.ping()
+        except NotMigrated:
+            return True
+        return False
+
+    # Cassandra: the driver learns of the dropped columns from the cluster's schema events.
+    wait_until(refused, timeout=20, what="the ping to notice the missing columns")
+    store.migrate()
+    wait_until(lambda: not refused(), timeout=20, what="the ping to pass after the migration")
+    assert store.get_job(old.id) == old
+    newer = replace(new_job(clock), filters=Filters(type="photo"), webhook_url="https://example.com/h")
+    store.add_job(newer)
+    assert store.get_job(newer.id) == newer

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.adapters.store_rules import IDENTITY, STATE, from_ms, to_ms
+from shared.domain.filters import Filters
 from shared.domain.model import Job, JobStatus, Link, Progress
 
 Row = dict[str, Any]
@@ -63,6 +64,9 @@ def written_values(job: Job, deadline_ms: int) -> list[Any]:
         "count": job.count,
         "timezone": job.timezone,
         "created_at": ms(job.created_at),
+        "filters": job.filters.to_json(),
+        "webhook_url": job.webhook_url,
+        "series_id": job.series_id,
         "status": job.status.value,
         "scheduled_at": ms(job.scheduled_at),
         "started_at": ms(job.started_at),
@@ -116,6 +120,9 @@ def job_from_row(row: Row) -> Job:
         zip_bytes=row["zip_bytes"] or 0,
         failure_reason=row["failure_reason"],
         note=row["note"],
+        filters=Filters.from_json(row["filters"]),
+        webhook_url=row["webhook_url"],
+        series_id=row["series_id"],
     )
 
 

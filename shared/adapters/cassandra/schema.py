@@ -31,7 +31,8 @@ TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         " scheduled_at timestamp, status text, started_at timestamp, finished_at timestamp,"
         " token_hash text, expires_at timestamp, zip_bytes bigint, failure_reason text, note text,"
         " purge_after timestamp,"
-        " links_found int, images_downloaded int, images_failed int, bytes_downloaded bigint",
+        " links_found int, images_downloaded int, images_failed int, bytes_downloaded bigint,"
+        " filters text, webhook_url text, series_id text",
         _RECORDS,
         ("job_id",),
     ),
@@ -84,6 +85,13 @@ TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     # Mailboxes that unsubscribed, as keyed hashes (shared.unsubscribe); no TTL: kept for good.
     "suppressions": ("address_hash text PRIMARY KEY, suppressed_at timestamp", _RECORDS, ("address_hash",)),
+}
+
+
+# Columns added after a table was first released: `CREATE TABLE IF NOT EXISTS` leaves an existing table as
+# it was, so migrate adds these to it (table -> [(column, type)]).
+ADDED_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "jobs": [("filters", "text"), ("webhook_url", "text"), ("series_id", "text")],
 }
 
 
@@ -151,4 +159,6 @@ def schema_statements(config: CassandraConfig) -> list[str]:
     for table, (columns, options, _) in TABLES.items():
         table_id = uuid.uuid5(uuid.NAMESPACE_URL, f"imgjob:{ks}.{table}")
         statements.append(f"CREATE TABLE IF NOT EXISTS {ks}.{table} ({columns}) {options} AND id = {table_id}")
+    for table, added in ADDED_COLUMNS.items():
+        statements += [f"ALTER TABLE {ks}.{table} ADD IF NOT EXISTS {column} {kind}" for column, kind in added]
     return statements

@@ -17,7 +17,7 @@ from cassandra.protocol import ErrorMessage
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory
 
 from shared.adapters.cassandra.cql import LWT, STATEMENTS
-from shared.adapters.cassandra.schema import TABLES, CassandraConfig, schema_statements
+from shared.adapters.cassandra.schema import ADDED_COLUMNS, TABLES, CassandraConfig, schema_statements
 from shared.ports.migration import NotMigrated
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,10 @@ class CqlSession:
         missing = [table for table in TABLES if table not in keyspace.tables]
         if missing:
             raise NotMigrated(f"cassandra table {self._config.keyspace}.{missing[0]}")
+        for table, added in ADDED_COLUMNS.items():
+            for column, _ in added:
+                if column not in keyspace.tables[table].columns:
+                    raise NotMigrated(f"cassandra column {self._config.keyspace}.{table}.{column}")
 
     def statement(self, name: str) -> PreparedStatement:
         prepared = self._prepared.get(name)

@@ -6,6 +6,7 @@ import sqlite3
 from datetime import datetime
 
 from shared.adapters.store_rules import IDENTITY, STATE, from_ms, to_ms
+from shared.domain.filters import Filters
 from shared.domain.model import Job, JobStatus, Progress
 
 SCHEMA = """
@@ -29,7 +30,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     zip_bytes INTEGER NOT NULL DEFAULT 0,
     failure_reason TEXT,
     note TEXT,
-    purge_after REAL
+    purge_after REAL,
+    filters TEXT,
+    webhook_url TEXT,
+    series_id TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status_time ON jobs (status, scheduled_at);
 CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs (expires_at);
@@ -79,6 +83,9 @@ CREATE INDEX IF NOT EXISTS tombstones_by_time ON tombstones (purged_at);
 CREATE INDEX IF NOT EXISTS rate_limits_by_end ON rate_limits (window_end)
 """
 
+# Columns added after the first release: migrate adds them to an older database (column -> type).
+ADDED_COLUMNS = {"purge_after": "REAL", "filters": "TEXT", "webhook_url": "TEXT", "series_id": "TEXT"}
+
 # Written by add_job and transition (see store_rules).
 WRITTEN_COLUMNS = (*IDENTITY, *STATE)
 
@@ -109,4 +116,7 @@ def job_from_row(row: sqlite3.Row) -> Job:
         zip_bytes=row["zip_bytes"],
         failure_reason=row["failure_reason"],
         note=row["note"],
+        filters=Filters.from_json(row["filters"]),
+        webhook_url=row["webhook_url"],
+        series_id=row["series_id"],
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 from shared.adapters.sqlite.abuse import SqliteAbuseRecords
 from shared.adapters.sqlite.database import Database
-from shared.adapters.sqlite.schema import INDEXES, SCHEMA, WRITTEN_COLUMNS, dt, job_from_row, ts
+from shared.adapters.sqlite.schema import ADDED_COLUMNS, INDEXES, SCHEMA, WRITTEN_COLUMNS, dt, job_from_row, ts
 from shared.adapters.store_rules import (
     DEFAULT_RETENTION,
     DEFAULT_TOMBSTONE_TTL,
@@ -78,8 +78,9 @@ class SqliteJobStore(SqliteAbuseRecords):
                 if statement.strip():
                     conn.execute(statement)
             columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
-            if "purge_after" not in columns:  # a database from before the backstop
-                conn.execute("ALTER TABLE jobs ADD COLUMN purge_after REAL")
+            for column, kind in ADDED_COLUMNS.items():
+                if column not in columns:
+                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
             if "download_token" in columns:  # a database from before tokens were kept only as keyed hashes
                 conn.execute("UPDATE jobs SET download_token = NULL")
             for statement in INDEXES.split(";"):
@@ -92,7 +93,7 @@ class SqliteJobStore(SqliteAbuseRecords):
             )
 
     def ping(self) -> None:
-        self._db.check_tables(TABLE_NAMES, {"purge_after": "jobs"})
+        self._db.check_tables(TABLE_NAMES, dict.fromkeys(ADDED_COLUMNS, "jobs"))
 
     @property
     def checkpoint_owed(self) -> bool:
@@ -106,6 +107,9 @@ class SqliteJobStore(SqliteAbuseRecords):
             "count": job.count,
             "timezone": job.timezone,
             "created_at": ts(job.created_at),
+            "filters": job.filters.to_json(),
+            "webhook_url": job.webhook_url,
+            "series_id": job.series_id,
             "status": job.status.value,
             "scheduled_at": ts(job.scheduled_at),
             "started_at": ts(job.started_at),

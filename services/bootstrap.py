@@ -16,6 +16,7 @@ from services.notifier.service import build_service as build_notifier
 from services.packager.service import build_service as build_packager
 from services.scheduler.service import build_service as build_scheduler
 from services.scraper.service import build_service as build_scraper
+from services.webhooks.service import build_service as build_webhooks
 from shared.adapters.cassandra.store import CassandraJobStore
 from shared.adapters.files.blobs import FileBlobStore, file_path
 from shared.adapters.memory.bus import MemoryBus
@@ -37,6 +38,7 @@ WORKERS = {
     "packager": build_packager,
     "notifier": build_notifier,
     "janitor": build_janitor,
+    "webhooks": build_webhooks,
 }
 
 

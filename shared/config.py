@@ -153,6 +153,30 @@ class Settings:
         low=5,
         unit="seconds",
     ).field()
+    webhook_timeout: float = Setting(
+        "IMGJOB_WEBHOOK_TIMEOUT",
+        10.0,
+        "float",
+        "Seconds a webhook receiver has to answer a delivery",
+        above=0,
+        unit="seconds",
+    ).field()
+    webhook_first_retry: float = Setting(
+        "IMGJOB_WEBHOOK_FIRST_RETRY",
+        10.0,
+        "float",
+        "Seconds before a failed webhook delivery is tried again, doubling after each try, at most an hour",
+        above=0,
+        unit="seconds",
+    ).field()
+    webhook_max_age: int = Setting(
+        "IMGJOB_WEBHOOK_MAX_AGE",
+        86400,
+        "int",
+        "Seconds a webhook delivery is retried before it is given up (its record and URL then go)",
+        low=1,
+        unit="seconds",
+    ).field()
     browser_url: str = Setting(
         "IMGJOB_BROWSER_URL", "local", "text", "local: Chromium via chromedriver; or the http(s) URL of a Selenium Grid"
     ).field()

@@ -21,13 +21,30 @@ JOB_FAILED = "job.failed"
 JOB_EXPIRE = "job.expire"
 # The next try of one email of a job (payload: its kind), for the notifier alone.
 JOB_EMAIL_DUE = "job.email_due"
-ALL_EVENT_TYPES = (JOB_DUE, JOB_STARTED, JOB_LINKS_COLLECTED, JOB_READY, JOB_FAILED, JOB_EXPIRE, JOB_EMAIL_DUE)
+# The janitor has purged the job (payload: the status it ended in); the last event of a job.
+JOB_EXPIRED = "job.expired"
+# The next try of one webhook delivery of a job (payload: the delivered event's type), for the webhooks worker.
+JOB_WEBHOOK_DUE = "job.webhook_due"
+ALL_EVENT_TYPES = (
+    JOB_DUE,
+    JOB_STARTED,
+    JOB_LINKS_COLLECTED,
+    JOB_READY,
+    JOB_FAILED,
+    JOB_EXPIRE,
+    JOB_EMAIL_DUE,
+    JOB_EXPIRED,
+    JOB_WEBHOOK_DUE,
+)
+# The events of a job that are POSTed to its webhook URL.
+WEBHOOK_EVENT_TYPES = (JOB_STARTED, JOB_READY, JOB_FAILED, JOB_EXPIRED)
 
 QUEUE_SCHEDULER = "imgjob.scheduler"
 QUEUE_SCRAPER = "imgjob.scraper"
 QUEUE_PACKAGER = "imgjob.packager"
 QUEUE_NOTIFIER = "imgjob.notifier"
 QUEUE_JANITOR = "imgjob.janitor"
+QUEUE_WEBHOOKS = "imgjob.webhooks"
 # Dead letters are kept here for operators (`imgjob deadletters`); a copy of each goes to the watch
 # queue, whose consumer (the scheduler) fails the job a dead letter belonged to.
 DEAD_LETTER_QUEUE = "imgjob.dead-letter"
@@ -109,8 +126,13 @@ def job_started(job: Job) -> Event:
     return Event(JOB_STARTED, job.id)
 
 
-def job_links_collected(job: Job, links: int) -> Event:
-    return Event(JOB_LINKS_COLLECTED, job.id, {"links": links})
+def job_links_collected(job: Job, links: int, engine_filters: dict[str, Any] | None = None) -> Event:
+    # `engine_filters`: per engine that searched, the job's filters it was given (no query, no address),
+    # carried here so the packager's manifest can say so however often the event is delivered.
+    payload: dict[str, Any] = {"links": links}
+    if engine_filters:
+        payload["engine_filters"] = engine_filters
+    return Event(JOB_LINKS_COLLECTED, job.id, payload)
 
 
 def job_ready(job: Job) -> Event:
@@ -127,3 +149,11 @@ def job_expire(job: Job) -> Event:
 
 def job_email_due(job: Job, kind: str) -> Event:
     return Event(JOB_EMAIL_DUE, job.id, {"kind": kind})
+
+
+def job_expired(job: Job) -> Event:
+    return Event(JOB_EXPIRED, job.id, {"status": job.status.value})
+
+
+def job_webhook_due(job_id: str, event_type: str) -> Event:
+    return Event(JOB_WEBHOOK_DUE, job_id, {"event_type": event_type})

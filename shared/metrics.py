@@ -70,6 +70,12 @@ notifier_emails = Counter(
     ["kind", "outcome"],
     registry=REGISTRY,
 )
+webhook_deliveries = Counter(
+    "imgjob_webhook_deliveries",
+    "Webhook delivery tries, by event type and outcome (delivered, retry, undelivered, gone, redirected, refused).",
+    ["event_type", "outcome"],
+    registry=REGISTRY,
+)
 scraper_provider_outcomes = Counter(
     "imgjob_scraper_provider_outcomes",
     "Search provider runs, by provider and outcome (ok, exhausted, blocked, not_understood, unreachable).",

@@ -18,6 +18,7 @@ from services.gateway import (
     views_download,
     views_ops,
     views_pages,
+    views_series,
     views_unsubscribe,
 )
 from shared.ports import Adapters
@@ -90,6 +91,7 @@ def create_app(adapters: Adapters) -> Flask:
     app.jinja_env.lstrip_blocks = True
     for blueprint in (views_pages.bp, views_api.bp, views_download.bp, views_ops.bp, views_unsubscribe.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(views_series.bp)
     errors.register(app)
     app.after_request(_secure_headers)
     return app

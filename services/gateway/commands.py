@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
+from services.gateway.series_commands import start_series
 from shared import tokens
 from shared.domain.model import Job, JobStatus
 from shared.domain.submission import Submission
@@ -54,6 +55,8 @@ def submit_job(adapters: Adapters, submission: Submission) -> Job:
     send it emails it asked not to get."""
     if adapters.store.is_suppressed(mailbox_hash(adapters.settings.secret_key, submission.email)):
         raise Unsubscribed()
+    if submission.recurrence is not None:
+        return start_series(adapters, submission)  # its first run
     now = adapters.clock()
     job = Job(
         id=uuid.uuid4().hex,

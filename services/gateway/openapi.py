@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.gateway import openapi_series
 from shared.domain.emails import KINDS, EmailState
+from shared.domain.filters import CHOICES, DEFAULT_SAFE, FORMATS, MAX_PIXELS
 from shared.domain.submission import MAX_AHEAD, MAX_COUNT, MAX_EMAIL_LENGTH, MAX_QUERY_LENGTH
 
 STATUSES = ["scheduled", "running", "packaging", "ready", "expired", "failed", "cancelled"]
@@ -41,6 +43,34 @@ def _schemas() -> dict[str, Any]:
                     "description": "IANA time zone used to show times in emails and on the status page (default UTC).",
                     "examples": ["Europe/Paris"],
                 },
+                "filters": _ref("Filters"),
+                "webhook_url": {
+                    "type": ["string", "null"],
+                    "format": "uri",
+                    "description": "An absolute http(s) URL, no credentials: every event of the job (job.started, "
+                    "job.ready, job.failed, job.expired) is POSTed to it, signed (see README, Events).",
+                },
+                **openapi_series.REQUEST_FIELDS,
+            },
+        },
+        "Filters": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "description": "Optional. size, type, color, layout, license, age and safe are sent to each search "
+            "engine in its own parameters where it has one; min_width, min_height and formats are also checked "
+            "on every downloaded image, and an image that misses them is left out of the zip (the manifest says "
+            "why). An unknown key or value is a 422 naming `filters.<name>`.",
+            "properties": {
+                **{name: {"type": ["string", "null"], "enum": [*values, None]} for name, values in CHOICES.items()},
+                "safe": {"type": ["string", "null"], "enum": [*CHOICES["safe"], None], "default": DEFAULT_SAFE},
+                "min_width": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_PIXELS},
+                "min_height": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_PIXELS},
+                "formats": {
+                    "type": ["array", "null"],
+                    "items": {"type": "string", "enum": list(FORMATS)},
+                    "uniqueItems": True,
+                    "description": "The formats accepted (by the image's bytes, not its address); empty: any.",
+                },
             },
         },
         "JobCreated": {
@@ -51,6 +81,12 @@ def _schemas() -> dict[str, Any]:
                 "status": {"type": "string", "enum": STATUSES},
                 "scheduled_at": {"type": "string", "format": "date-time"},
                 "status_url": {"type": "string", "format": "uri"},
+                "webhook_secret": {
+                    "type": "string",
+                    "description": "Only with a webhook_url, and only in this answer: the key of the deliveries' "
+                    "X-Imgjob-Signature (HMAC-SHA256).",
+                },
+                **openapi_series.CREATED_FIELDS,
             },
         },
         "Progress": {
@@ -86,6 +122,11 @@ def _schemas() -> dict[str, Any]:
                     "description": "Set while the job is ready and its link has not expired.",
                 },
                 "emails": {"type": "array", "items": _ref("Email")},
+                "filters": {
+                    "type": "object",
+                    "description": 'The filters set (safe search always: {"safe": "moderate"} when none was chosen).',
+                },
+                "series_id": {"type": ["string", "null"], "description": "The series this job is a run of."},
             },
         },
         "Email": {
@@ -100,6 +141,7 @@ def _schemas() -> dict[str, Any]:
                 "detail": {"type": ["string", "null"], "description": "The mail server's reply code, if any."},
             },
         },
+        **openapi_series.schemas(),
         "Errors": {
             "type": "object",
             "required": ["errors"],
@@ -185,6 +227,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     },
                 },
             },
+            **openapi_series.paths(errors),
         },
         "components": {"schemas": _schemas()},
     }

@@ -131,6 +131,9 @@ def job_json(
         "status_url": f"{public_url}/jobs/{job.id}",
         "download_url": f"{public_url}{path}" if path else None,
         "emails": emails_view(emails),
+        "series_id": job.series_id,
+        # What the job asked for ({"safe": "moderate"} when nothing was chosen).
+        "filters": job.filters.to_dict(),
     }
 
 

@@ -13,6 +13,7 @@ from services.gateway.ratelimit import Refusal, retry_after_header
 from services.gateway.state import adapters, client_address, is_job_id, limits, metrics, public_url
 from shared.domain.model import Job
 from shared.domain.submission import Submission, SubmissionErrors, validate_api
+from shared.webhooks import signer_of, webhook_secret
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -96,14 +97,20 @@ def create_job() -> Response:
         metrics().validation_failures.labels("api").inc()
         return error_response(422, {exc.field: exc.message})
     metrics().submissions.labels("api").inc()
-    response = jsonify(
-        {
-            "id": job.id,
-            "status": job.status.value,
-            "scheduled_at": job.scheduled_at.isoformat(),
-            "status_url": f"{public_url()}/jobs/{job.id}",
-        }
-    )
+    answer = {
+        "id": job.id,
+        "status": job.status.value,
+        "scheduled_at": job.scheduled_at.isoformat(),
+        "status_url": f"{public_url()}/jobs/{job.id}",
+    }
+    if job.series_id:
+        # A repeating search: this is its first run; the series lists them all.
+        answer["series_id"] = job.series_id
+        answer["series_url"] = f"{public_url()}/series/{job.series_id}"
+    if job.webhook_url:
+        # Shown this once: derived from the job's (or its series') id under the secret key, never stored.
+        answer["webhook_secret"] = webhook_secret(adapters().settings.secret_key, signer_of(job))
+    response = jsonify(answer)
     response.status_code = 201
     response.headers["Location"] = f"/api/jobs/{job.id}"
     return response

@@ -8,11 +8,12 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from services.gateway import csrf, presenters
+from services.gateway import csrf, filter_form, presenters
 from services.gateway.commands import NotCancellable, Unsubscribed, cancel_job, submit_job
 from services.gateway.ratelimit import Refusal, retry_after_header
 from services.gateway.state import adapters, client_address, is_job_id, limits, metrics
 from shared.domain.model import Job, JobStatus
+from shared.domain.recurrence import DEFAULT_UNTIL
 from shared.domain.submission import (
     MAX_AHEAD,
     MAX_COUNT,
@@ -26,16 +27,20 @@ from shared.signing import is_valid_retry_signature
 
 bp = Blueprint("pages", __name__)
 
+# The form's repeat choices (shared.domain.recurrence reads the values).
+REPEAT_CHOICES = (("never", "never"), ("day", "every day"), ("week", "every week"), ("month", "every month"))
+
 DEFAULT_COUNT = "50"
-FORM_FIELDS = ("query", "email", "count", "date", "time", "timezone")
+FORM_FIELDS = ("query", "email", "count", "date", "time", "timezone", "repeat", "until")
 # Everything the form sends; anything else did not come from our page.
-KNOWN_FIELDS = frozenset({*FORM_FIELDS, "now", csrf.FIELD})
+KNOWN_FIELDS = frozenset({*FORM_FIELDS, *filter_form.FIELDS, "now", csrf.FIELD})
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 PageResult = tuple[str, int] | str | WerkzeugResponse
 
 
 def _form_values(source: Mapping[str, str], *, default_count: str = "") -> dict[str, Any]:
     values: dict[str, Any] = {name: source.get(name, "") for name in FORM_FIELDS}
+    values["filters"] = filter_form.values_from(source)
     values["count"] = values["count"] or default_count
     values["now"] = source.get("now", "").strip().lower() in TRUE_WORDS
     return values
@@ -51,6 +56,11 @@ def _render_form(values: dict[str, Any], errors: Mapping[str, str] | None = None
         max_query=MAX_QUERY_LENGTH,
         max_email=MAX_EMAIL_LENGTH,
         max_ahead_days=MAX_AHEAD.days,
+        repeat_choices=REPEAT_CHOICES,
+        default_until_days=DEFAULT_UNTIL.days,
+        filter_choices=filter_form.choices(),
+        filters_open=filter_form.is_open(values.get("filters", {}), errors or {}),
+        **filter_form.TEMPLATE_GLOBALS,
     )
 
 
@@ -120,7 +130,7 @@ def _submission(raw: dict[str, str]) -> Submission | dict[str, str]:
 
 @bp.post("/jobs")
 def submit() -> PageResult:
-    raw = request.form.to_dict()
+    raw = filter_form.form_fields(request.form)  # every ticked format, one value for the rest
     values = _form_values(raw)
     submission = _submission(raw)
     # Every attempt is counted, valid or not (each costs us work); a valid one for its mailbox too.
@@ -184,6 +194,7 @@ def again(job_id: str) -> PageResult:
     email = job.email if signed else ""
     values = _form_values({"query": job.query, "email": email, "count": str(job.count), "now": "1"})
     values["timezone"] = job.timezone
+    values["filters"] = filter_form.values_of(job.filters)
     return _render_form(values, retry_of=job)
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from services.janitor import series
+from shared import events
 from shared.domain.model import Job
 from shared.events import Event
 from shared.lifecycle import publish_expiry
 from shared.ports import Adapters
+from shared.webhooks import record_delivery
 
 log = logging.getLogger(__name__)
 
@@ -16,8 +19,17 @@ def purge(adapters: Adapters, job: Job) -> None:
     """Files first, records last: if this stops half-way, the record is still there for the next try."""
     removed = adapters.blobs.delete_prefix(job.blob_prefix)
     emails = adapters.mailer.forget(job.id)
+    # job.expired is the job's last event: its webhook delivery (URL and body) is recorded before the
+    # purge takes the URL, and the event is announced before the purge, so a janitor that stops in
+    # between announces it again on the next try (the delivery is recorded once).
+    expired = events.job_expired(job)
+    record_delivery(adapters, job, expired)
+    adapters.bus.publish(expired)
     adapters.store.purge_job(job.id)
     log.info("job %s purged (%d objects, %d kept emails)", job.id, removed, emails)
+    if job.series_id:
+        # The last run of an ended series takes the series with it.
+        series.purge_if_done(adapters, job.series_id)
 
 
 def on_job_expire(adapters: Adapters, event: Event) -> None:
@@ -41,3 +53,4 @@ def sweep(adapters: Adapters) -> None:
     """The backstop for lost expiry messages."""
     for job in adapters.store.expired_jobs(adapters.clock()):
         purge(adapters, job)
+    series.sweep(adapters)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from services.notifier.series import series_links
 from shared.config import Settings
 from shared.domain.emails import FAILED, READY, STARTED
 from shared.domain.model import Job
@@ -106,6 +107,9 @@ def render(kind: str, job: Job, settings: Settings) -> OutgoingMail:
         "expires": local_time(job.expires_at, job.timezone),
         "scheduled": local_time(job.scheduled_at, job.timezone),
         "images": job.progress.images_downloaded,
+        # The job's filters for people ("size large, min width 800"), only when it has some.
+        "filters": "" if job.filters.describe() == "none" else job.filters.describe(),
+        **series_links(job, settings),
     }
     subject = SUBJECTS[kind].format(query=subject_query(job.query), images=context["images"])
     return OutgoingMail(

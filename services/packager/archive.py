@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import zipfile
 from datetime import UTC
+from typing import Any
 
 from services.packager.download import Downloaded, StoredImage
 from services.packager.manifest import Plan, manifest_csv, manifest_json
@@ -60,8 +61,9 @@ def _info(job: Job, name: str, compress: int, size: int | None = None) -> zipfil
     return info
 
 
-def write_zip(blobs: BlobStore, job: Job, package: Plan) -> int:
-    """Stream the images (read back from object storage) and the manifests into the job's zip.
+def write_zip(blobs: BlobStore, job: Job, package: Plan, engine_filters: dict[str, Any] | None = None) -> int:
+    """Stream the images (read back from object storage) and the manifests into the job's zip
+    (`engine_filters`: what each engine was given of the job's filters, for manifest.json).
 
     Works on a non-seekable writer too: zipfile then writes data descriptors after each entry.
     Returns the zip's size in bytes.
@@ -74,7 +76,7 @@ def write_zip(blobs: BlobStore, job: Job, package: Plan) -> int:
                 for chunk in blobs.read(image.key):
                     member.write(chunk)
         archive.writestr(_info(job, "manifest.csv", zipfile.ZIP_DEFLATED), manifest_csv(package))
-        archive.writestr(_info(job, "manifest.json", zipfile.ZIP_DEFLATED), manifest_json(job, package))
+        archive.writestr(_info(job, "manifest.json", zipfile.ZIP_DEFLATED), manifest_json(job, package, engine_filters))
     size = blobs.size(job.zip_key)
     if size is None:
         raise RuntimeError(f"the zip of job {job.id} is missing right after writing it")

@@ -10,7 +10,8 @@ also keeps the malloc arenas that hold on to freed buffers few. Storing may buff
 image (an S3 upload does), so uploads at once are bounded by a budget of bytes: many small images
 upload together, few large ones. A failure is an outcome with a short reason, never an exception:
 the job goes on. A job's byte budget, if given, ends its downloads once it is full: what is left
-out is a failure with the budget's reason.
+out is a failure with the budget's reason. A job's filters, if given, are checked on each verified
+image before it is stored, and once a job has the images it wants the links not yet started are left.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from services.packager.budget import ByteBudget, JobByteBudget
 from services.packager.fetch import Fetched, Fetcher, FetchFailed, Limits
+from services.packager.filtering import Accept, not_needed_reason
 from services.packager.guard import AddressPolicy, guarded_pool
 from services.packager.similar import perceptual_hash
 from services.packager.verify import MAX_PIXELS, ImageInfo, NotAnImage, inspect_image
@@ -63,6 +65,37 @@ class StoredImage:
 class FailedImage:
     link: Link
     reason: str
+
+
+@dataclass(frozen=True)
+class FilteredImage(FailedImage):
+    """A verified image that misses the job's filters: not stored; the manifest says why."""
+
+    width: int = 0
+    height: int = 0
+    content_type: str = ""
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class NotNeeded(FailedImage):
+    """A link not downloaded (or an image left out of the zip) because the job had its images already."""
+
+
+class _Quota:
+    """Counts a job's distinct stored images (identical bytes once) until it has `wanted`."""
+
+    def __init__(self, wanted: int) -> None:
+        self.wanted = wanted
+        self._digests: set[str] = set()
+        self._lock = threading.Lock()
+        self.met = threading.Event()
+
+    def add(self, image: StoredImage) -> None:
+        with self._lock:
+            self._digests.add(image.sha256)
+            if len(self._digests) >= self.wanted:
+                self.met.set()
 
 
 Outcome = StoredImage | FailedImage
@@ -111,24 +144,46 @@ class Downloader:
             near_duplicates=settings.near_duplicates,
         )
 
-    def download(self, links: Sequence[Link], keep: Keep, budget: JobByteBudget | None = None) -> Iterator[Outcome]:
+    def download(
+        self,
+        links: Sequence[Link],
+        keep: Keep,
+        budget: JobByteBudget | None = None,
+        accept: Accept | None = None,
+        wanted: int | None = None,
+    ) -> Iterator[Outcome]:
         """Yield each link's outcome as it completes (not in link order), storing at most `budget` bytes.
 
-        An exception other than a per-image failure (object storage down, say) propagates once the
-        pool has stopped: the job as a whole is then retried by the bus.
+        `accept` (the job's filters) is asked about every verified image; one it rejects is a
+        FilteredImage, not stored. Once `wanted` distinct images are stored, links not yet started are
+        NotNeeded (those already under way still finish). An exception other than a per-image failure
+        (object storage down, say) propagates once the pool has stopped: the job as a whole is then
+        retried by the bus.
         """
         pool = ThreadPoolExecutor(min(self.concurrency, max(1, len(links))), thread_name_prefix="download")
+        quota = _Quota(wanted) if wanted else None
         try:
-            # Each in a copy of the caller's context, so that what a download logs names the job.
+            # Each in a copy of the caller's context, so that what a download logs names the job. In link
+            # order: the pool starts the earliest links first, so those are the ones a quota keeps.
             futures: list[Future[Outcome]] = [
-                pool.submit(contextvars.copy_context().run, self._one, link, keep, budget) for link in links
+                pool.submit(contextvars.copy_context().run, self._one, link, keep, budget, accept, quota)
+                for link in links
             ]
             for future in as_completed(futures):
                 yield future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _one(self, link: Link, keep: Keep, budget: JobByteBudget | None = None) -> Outcome:
+    def _one(
+        self,
+        link: Link,
+        keep: Keep,
+        budget: JobByteBudget | None = None,
+        accept: Accept | None = None,
+        quota: _Quota | None = None,
+    ) -> Outcome:
+        if quota is not None and quota.met.is_set():
+            return NotNeeded(link, not_needed_reason(quota.wanted))
         stop = None if budget is None else budget.stop_reason
         full = None if stop is None else stop(0)
         if full is not None:
@@ -144,10 +199,18 @@ class Downloader:
             checked = self._checks().submit(contextvars.copy_context().run, self._check, link, fetched).result()
             if isinstance(checked, FailedImage):
                 return checked
+            info = checked.info
+            missed = accept(info) if accept is not None else None
+            if missed is not None:
+                log.info("image %s filtered: %s", link.url, missed)
+                return FilteredImage(link, missed, info.width, info.height, info.content_type, fetched.size)
             if budget is not None and not budget.take(fetched.size):
                 return FailedImage(link, budget.reason)
             with self._store_budget.hold(min(fetched.size, UPLOAD_BUFFER)):
-                return keep(checked)
+                stored = keep(checked)
+            if quota is not None:
+                quota.add(stored)
+            return stored
         finally:
             fetched.path.unlink(missing_ok=True)
 

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
+from services.packager import series
 from services.packager.archive import delete_images, store_image, write_zip
 from services.packager.budget import JobByteBudget
-from services.packager.download import Downloaded, Downloader, FailedImage, Outcome, StoredImage
+from services.packager.download import (
+    Downloaded,
+    Downloader,
+    FailedImage,
+    FilteredImage,
+    NotNeeded,
+    Outcome,
+    StoredImage,
+)
+from services.packager.filtering import acceptor
 from services.packager.manifest import Plan, plan
 from services.packager.measures import count_download, job_packaged
 from shared import events
-from shared.domain.model import Job, JobStatus
+from shared.domain.model import Job, JobStatus, Link
 from shared.events import Event
 from shared.lifecycle import fail_job, publish_expiry
 from shared.ports import Adapters, NotEnoughRoom
@@ -35,7 +46,9 @@ class _Progress:
         self._written_at = 0.0
 
     def add(self, outcome: Outcome) -> None:
-        if isinstance(outcome, FailedImage):
+        if isinstance(outcome, FilteredImage | NotNeeded):
+            pass  # nothing failed: left out for the filters, or not needed (the manifest says which)
+        elif isinstance(outcome, FailedImage):
             self.failed += 1
         else:
             self._digests.setdefault(outcome.sha256, outcome.size)
@@ -79,10 +92,11 @@ def on_job_links_collected(adapters: Adapters, downloader: Downloader, event: Ev
     if job.status is not JobStatus.PACKAGING:
         log.info("job %s is %s, not packaging; %s ignored", job.id, job.status, event.type)
         return
-    package_job(adapters, downloader, job)
+    package_job(adapters, downloader, job, event.payload.get("engine_filters"))
 
 
-def package_job(adapters: Adapters, downloader: Downloader, job: Job) -> None:
+def package_job(adapters: Adapters, downloader: Downloader, job: Job, engine_filters: Any = None) -> None:
+    """`engine_filters`: what the scraper gave each engine of the job's filters, for the manifest."""
     started = time.monotonic()
     budget = JobByteBudget(adapters.settings.max_job_bytes)
     try:
@@ -93,20 +107,27 @@ def package_job(adapters: Adapters, downloader: Downloader, job: Job) -> None:
         delete_images(adapters.blobs, job.id)  # what an earlier, interrupted delivery may have left
         fail_job(adapters, job.id, _no_room_reason(budget))
         return
-    links = adapters.store.get_links(job.id)
+    # A run of a recurring search leaves out the links an earlier run delivered (services.packager.series).
+    links, delivered = series.skip_delivered_links(adapters, job, adapters.store.get_links(job.id))
     progress = _Progress(adapters, job.id)
     progress.write()
 
     def keep(image: Downloaded) -> StoredImage:
         return store_image(adapters.blobs, job.id, image)
 
-    outcomes: list[Outcome] = []
-    for outcome in downloader.download(links, keep, budget):
-        outcomes.append(outcome)
-        progress.add(outcome)
-        count_download(outcome)
+    def fetch(batch: list[Link], wanted: int) -> list[Outcome]:
+        fetched: list[Outcome] = []
+        # The job's filters are checked on each image; with extra links for them, the job stops at its count.
+        for outcome in downloader.download(batch, keep, budget, acceptor(job.filters), wanted):
+            fetched.append(outcome)
+            progress.add(outcome)
+            count_download(outcome)
+        return fetched
+
+    outcomes, delivered_images = series.skip_delivered_images(adapters, job, fetch(links, job.count), fetch)
     settings = adapters.settings
-    package = plan(outcomes, settings.near_duplicate_distance if settings.near_duplicates else None)
+    package = plan(outcomes, settings.near_duplicate_distance if settings.near_duplicates else None, job.count)
+    package = series.only_new(job, package, delivered + delivered_images)
     progress.final(package)
     if budget.reached:
         log.info("job %s: %s, %d bytes of images stored", job.id, budget.reason, budget.used)
@@ -119,9 +140,10 @@ def package_job(adapters: Adapters, downloader: Downloader, job: Job) -> None:
     )
     if not package.entries:
         delete_images(adapters.blobs, job.id)
-        fail_job(adapters, job.id, _failure_reason(len(links), package))
+        fail_job(adapters, job.id, series.nothing_new(package) or _failure_reason(len(links), package))
         return
-    zip_bytes = write_zip(adapters.blobs, job, package)
+    zip_bytes = write_zip(adapters.blobs, job, package, engine_filters if isinstance(engine_filters, dict) else None)
+    series.remember_delivered(adapters, job, package)
     job_packaged(time.monotonic() - started)
     delete_images(adapters.blobs, job.id)
     _mark_ready(adapters, job, package, zip_bytes, _note(job.note, budget, package, len(links)))
@@ -134,6 +156,10 @@ def _no_room_reason(budget: JobByteBudget) -> str:
 def _note(note: str | None, budget: JobByteBudget, package: Plan, count: int) -> str | None:
     """The job's note (the scraper's, on what it found), with a sentence on the byte budget if it was
     reached; the status page and the ready email show the note."""
+    if package.filtered:
+        # Say so, so a zip short of its count is explained (the manifest has each image's reason).
+        sentence = f"{len(package.filtered)} images did not meet the filters"
+        note = f"{note}; {sentence}" if note else sentence
     if not budget.reached:
         return note
     left_out = sum(1 for failure in package.failures if failure.reason == budget.reason)
@@ -144,6 +170,9 @@ def _note(note: str | None, budget: JobByteBudget, package: Plan, count: int) ->
 def _failure_reason(count: int, package: Plan) -> str:
     if count == 0:
         return "no image links were found to download"
+    if package.filtered and not package.failures:
+        reasons = ", ".join(dict.fromkeys(item.reason for item in package.filtered[:3]))
+        return f"none of the {count} images met the filters: {reasons}"
     return f"none of the {count} images could be downloaded: {package.top_reasons()}"
 
 

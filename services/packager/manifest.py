@@ -7,12 +7,14 @@ import io
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from services.packager.download import FailedImage, Outcome, StoredImage
+from services.packager.download import FailedImage, FilteredImage, NotNeeded, Outcome, StoredImage
+from services.packager.filtering import not_needed_reason
 from services.packager.similar import BITS, distance
-from shared.domain.model import Job
+from shared.domain.filters import Filters
+from shared.domain.model import Job, Link
 
 CSV_COLUMNS = (
     "status",
@@ -29,6 +31,9 @@ CSV_COLUMNS = (
     "sha256",
     "reason",
 )
+
+
+ALREADY_DELIVERED = "delivered by an earlier run of this series"
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,11 @@ class Plan:
     entries: list[Entry]
     failures: list[FailedImage]
     duplicates: list[Duplicate]
+    # Images that missed the job's filters, and links (or images) left out once the job had its count.
+    filtered: list[FilteredImage] = field(default_factory=list)
+    skipped: list[NotNeeded] = field(default_factory=list)
+    # A recurring search's run: links whose URL or image an earlier run delivered (services.packager.series).
+    already_delivered: list[Link] = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:
@@ -66,20 +76,25 @@ class Plan:
         return ", ".join(f"{reason} ({count})" if count > 1 else reason for reason, count in counts.most_common(n))
 
 
-def plan(outcomes: Iterable[Outcome], near_distance: int | None = None) -> Plan:
+def plan(outcomes: Iterable[Outcome], near_distance: int | None = None, wanted: int | None = None) -> Plan:
     """Order by the links' positions, keep the first of identical images, number what is kept 1..n.
 
     With `near_distance`, an image whose perceptual hash is within that many bits of a kept one's is
-    a duplicate too (a resized or re-encoded copy). Deterministic in the outcomes, whatever order the
+    a duplicate too (a resized or re-encoded copy). With `wanted`, at most that many are kept (the
+    earliest links'); later ones are NotNeeded. Deterministic in the outcomes, whatever order the
     downloads finished in, so a redelivered job produces the same names.
     """
     ordered = sorted(outcomes, key=lambda o: (o.link.position, o.link.url))
     entries: list[Entry] = []
     duplicates: list[Duplicate] = []
+    skipped: list[NotNeeded] = []
     by_digest: dict[str, str] = {}
     hashed: list[tuple[int, str]] = []  # (perceptual hash, entry name) of kept images
     for outcome in ordered:
         if isinstance(outcome, FailedImage):
+            continue
+        if wanted is not None and len(entries) >= wanted:
+            skipped.append(NotNeeded(outcome.link, not_needed_reason(wanted)))
             continue
         if outcome.sha256 in by_digest:
             duplicates.append(Duplicate(outcome, by_digest[outcome.sha256]))
@@ -95,8 +110,11 @@ def plan(outcomes: Iterable[Outcome], near_distance: int | None = None) -> Plan:
         if outcome.phash is not None:
             hashed.append((outcome.phash, name))
         entries.append(Entry(position, name, outcome))
-    failures = [o for o in ordered if isinstance(o, FailedImage)]
-    return Plan(entries, failures, duplicates)
+    failures = [o for o in ordered if isinstance(o, FailedImage) and not isinstance(o, FilteredImage | NotNeeded)]
+    filtered = [o for o in ordered if isinstance(o, FilteredImage)]
+    skipped += [o for o in ordered if isinstance(o, NotNeeded)]
+    skipped.sort(key=lambda o: o.link.position)
+    return Plan(entries, failures, duplicates, filtered, skipped)
 
 
 def _closest(phash: int, hashed: list[tuple[int, str]]) -> tuple[int, str] | None:
@@ -123,8 +141,29 @@ def _image_fields(image: StoredImage) -> dict[str, Any]:
     }
 
 
-def manifest_json(job: Job, package: Plan) -> bytes:
-    document = {
+def _left_out(item: FailedImage, status: str) -> dict[str, Any]:
+    """A link whose image is not in the zip though nothing failed: filtered out, or not needed."""
+    link = item.link
+    found = {"position": link.position, "url": link.url, "page_url": link.page_url, "provider": link.provider}
+    if isinstance(item, FilteredImage):
+        found |= {"width": item.width, "height": item.height, "bytes": item.size, "content_type": item.content_type}
+    return {"status": status, **found, "reason": item.reason}
+
+
+def _delivered_row(link: Link) -> dict[str, Any]:
+    """A link left out because an earlier run of the series delivered its URL or its image."""
+    return {
+        "status": "already_delivered",
+        "position": link.position,
+        "url": link.url,
+        "page_url": link.page_url,
+        "provider": link.provider,
+        "reason": ALREADY_DELIVERED,
+    }
+
+
+def manifest_json(job: Job, package: Plan, engine_filters: dict[str, Any] | None = None) -> bytes:
+    document: dict[str, Any] = {
         "job_id": job.id,
         "query": job.query,
         "images": [{"position": e.position, "file": e.name, **_image_fields(e.image)} for e in package.entries],
@@ -143,6 +182,17 @@ def manifest_json(job: Job, package: Plan) -> bytes:
             for d in package.duplicates
         ],
     }
+    if job.filters != Filters():
+        # The job's filters, what each engine was given of them, and what they left out.
+        document["filters"] = job.filters.to_dict()
+        document["engine_filters"] = engine_filters or {}
+        document["filtered"] = [_left_out(item, "filtered") for item in package.filtered]
+    if package.skipped:
+        document["skipped"] = [_left_out(item, "skipped") for item in package.skipped]
+    if job.series_id:
+        document["series_id"] = job.series_id
+        document["skipped_as_delivered"] = len(package.already_delivered)
+        document["already_delivered"] = [_delivered_row(link) for link in package.already_delivered]
     return json.dumps(document, indent=2, ensure_ascii=False).encode()
 
 
@@ -174,6 +224,10 @@ def manifest_csv(package: Plan) -> bytes:
                 **_image_fields(dup.image),
             }
         )
+    for item, status in [(f, "filtered") for f in package.filtered] + [(s, "skipped") for s in package.skipped]:
+        row = _left_out(item, status)
+        rows.append(row | {"link_position": row["position"]})
+    rows += [_delivered_row(link) | {"link_position": link.position} for link in package.already_delivered]
     rows.sort(key=lambda row: row["link_position"])
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")

@@ -6,7 +6,7 @@ label it is folded into a few fixed words, so the metric has a bounded number of
 
 from __future__ import annotations
 
-from services.packager.download import FailedImage, Outcome
+from services.packager.download import FailedImage, FilteredImage, NotNeeded, Outcome
 from shared import metrics
 
 # Reason prefix -> label, the first match wins.
@@ -30,6 +30,10 @@ def outcome_label(outcome: Outcome) -> str:
     """ "ok" for a stored image, else the fixed word for its reason ("other" if none fits)."""
     if not isinstance(outcome, FailedImage):
         return "ok"
+    if isinstance(outcome, FilteredImage):
+        return "filtered"  # its reason names the job's own numbers: never a label
+    if isinstance(outcome, NotNeeded):
+        return "not_needed"
     return next((label for prefix, label in _REASONS if outcome.reason.startswith(prefix)), "other")
 
 

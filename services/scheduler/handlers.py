@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from services.scheduler import series
 from shared import events, metrics
 from shared.domain.model import JobStatus
 from shared.events import QUEUE_PACKAGER, QUEUE_SCHEDULER, QUEUE_SCRAPER, Event
@@ -30,6 +31,8 @@ def on_job_due(adapters: Adapters, event: Event) -> None:
     if job.status is JobStatus.RUNNING:
         # A redelivery after the claim: the started event may not have gone out; its consumers are idempotent.
         adapters.bus.publish(events.job_started(job))
+        if job.series_id:
+            series.schedule_next(adapters, job.series_id, job.scheduled_at)
         return
     if job.status is not JobStatus.SCHEDULED:
         log.info("job %s is %s; job.due dropped", job.id, job.status)
@@ -39,6 +42,8 @@ def on_job_due(adapters: Adapters, event: Event) -> None:
         # Early (clock skew, or a message for an older schedule): wait for the remainder.
         publish_due(adapters, job)
         return
+    if series.run_is_cancelled(adapters, job):
+        return
     running = job.with_status(JobStatus.RUNNING, started_at=now)
     if adapters.store.transition(running, expected=[JobStatus.SCHEDULED]):
         lateness = (now - job.scheduled_at).total_seconds()
@@ -46,6 +51,9 @@ def on_job_due(adapters: Adapters, event: Event) -> None:
         metrics.scheduler_lateness.observe(max(lateness, 0.0))
         log.info("job %s started %.3f s after its time", job.id, lateness)
         adapters.bus.publish(events.job_started(running))
+        if job.series_id:
+            # The next run of a recurring search is scheduled as this one starts.
+            series.schedule_next(adapters, job.series_id, job.scheduled_at)
 
 
 def sweep(adapters: Adapters) -> None:
@@ -59,6 +67,7 @@ def sweep(adapters: Adapters) -> None:
         for job in adapters.store.jobs_in(status):
             if job.started_at is not None and now - job.started_at > limit:
                 fail_job(adapters, job.id, f"it took longer than {limit} while {status.value}; gave up")
+    series.sweep_series(adapters)
 
 
 def on_dead_letter(adapters: Adapters, letter: DeadLetter) -> None:

@@ -14,6 +14,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from services.scraper.providers import ProviderUnavailable, SearchProvider, Verdict, make_provider
 from services.scraper.providers.base import DistinctImages
 from services.scraper.unparsed import save_unparsed
+from shared.domain.filters import Filters
 from shared.domain.model import Link
 from shared.metrics import scraper_provider_outcomes
 
@@ -24,6 +25,19 @@ RAN_OUT = "the search ran out of results"
 NOT_UNDERSTOOD = "the engine's page was not understood"
 # Chrome's words for a page it could not connect to at all: no network, no DNS, a refused connection.
 NETWORK_ERROR = re.compile(r"net::ERR_[A-Z_]+")
+# With a minimum size or formats the packager drops the images that miss them, and the engines' own
+# filters are coarse (a "large" image may still be narrower than asked), so a job asks for more links
+# than images: three per image covers the usual share of misses. The cap keeps the downloads and stored
+# links of the biggest job (500) within twice its count, about what the engines' page caps allow anyway.
+EXTRA_LINKS_FACTOR = 3
+MAX_LINKS = 1000
+
+
+def links_wanted(count: int, filters: Filters | None) -> int:
+    """How many links to collect for `count` images: more when the packager will filter them."""
+    if filters is None or not filters.enforced:
+        return count
+    return max(count, min(count * EXTRA_LINKS_FACTOR, MAX_LINKS))
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,9 @@ class Outcome:
 class Collection:
     links: list[Link] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
+    # Per engine that searched: the filters it was given, those it has no parameter for, and its
+    # parameters (EngineFilters.to_dict), for the packager's manifest.
+    engine_filters: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def browser_failed(self) -> bool:
@@ -76,6 +93,10 @@ class Collection:
             used = ", ".join(o.provider for o in self.outcomes if o.added)
             # Say which engines were skipped and why, so a block does not go unnoticed.
             skipped = "".join(f"; {o.provider}: {o.summary}" for o in self.outcomes if o.stopped and not o.added)
+            if found > requested:
+                # Extra links (for the filters, or a series' new images): the packager keeps the first
+                # `requested` that pass.
+                return f"found {found} links for {requested} images ({used}{skipped})"
             return f"found {found} of {requested} requested ({used}{skipped})"
         ran_out = any(o.ran_out for o in self.outcomes) and not any(o.stopped for o in self.outcomes)
         return f"found {found} of {requested} requested: {RAN_OUT if ran_out else self.describe()}"
@@ -101,6 +122,7 @@ def _run(
     count: int,
     progress: Callable[[int], None],
     save_dir: Path | None,
+    filters: Filters | None = None,
 ) -> Outcome:
     before = len(links)
 
@@ -112,7 +134,7 @@ def _run(
     try:
         # The whole count, not just what is missing: engines share many results, and up to `before` of
         # this one's may repeat links already found.
-        result = provider.search(driver, query, count, on_progress)
+        result = provider.search(driver, query, count, on_progress, filters)
     except WebDriverException as exc:
         log.warning("%s failed in the browser: %s", name, exc.msg)
         scraper_provider_outcomes.labels(provider=name, outcome="unreachable").inc()
@@ -146,11 +168,13 @@ def collect_links(
     count: int,
     progress: Callable[[int], None],
     save_dir: Path | None = None,
+    filters: Filters | None = None,
 ) -> Collection:
     """Try each usable provider in turn until `count` distinct links are found or none is left.
 
     Each provider's run is counted by verdict (scraper_provider_outcomes); a page a provider did not
-    understand is saved into `save_dir` when it is given.
+    understand is saved into `save_dir` when it is given. `filters` are sent to each engine in its own
+    parameters, and what each was given is recorded in the collection's `engine_filters`.
     """
     links = DistinctImages(limit=count)
     owners: list[str] = []
@@ -161,7 +185,8 @@ def collect_links(
         if attempt.provider is None:
             collection.outcomes.append(Outcome(attempt.name, attempt.unavailable, ran=False))
             continue
-        outcome = _run(attempt.name, attempt.provider, driver, query, links, count, progress, save_dir)
+        collection.engine_filters[attempt.name] = attempt.provider.engine_filters(filters).to_dict()
+        outcome = _run(attempt.name, attempt.provider, driver, query, links, count, progress, save_dir, filters)
         owners += [attempt.name] * outcome.added
         collection.outcomes.append(outcome)
     collection.links = [

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
-from services.scraper.collect import collect_links, plan
+from services.scraper.collect import collect_links, links_wanted, plan
+from services.scraper.series import links_for_series
 from services.scraper.session import BrowserUnavailable, open_session
 from shared import events
-from shared.domain.model import Job, JobStatus
+from shared.domain.filters import Filters
+from shared.domain.model import Job, JobStatus, Link
 from shared.events import Event
 from shared.lifecycle import fail_job
 from shared.ports import Adapters
@@ -20,8 +23,24 @@ class SearchFailed(RuntimeError):
     """The browser failed before anything was found: raised so the bus delivers the job again."""
 
 
-def _announce_links(adapters: Adapters, job: Job, count: int) -> None:
-    adapters.bus.publish(events.job_links_collected(job, count))
+def _announce_links(adapters: Adapters, job: Job, count: int, engine_filters: dict[str, Any] | None = None) -> None:
+    # A job without filters gave every engine only its default safe search: nothing worth carrying.
+    given = engine_filters if job.filters != Filters() else None
+    adapters.bus.publish(events.job_links_collected(job, count, given))
+
+
+def _reannounce_links(adapters: Adapters, job: Job) -> None:
+    """The announcement again, after a redelivery found the links stored: the search's own record of
+    what each engine was given is gone, so it is rebuilt for the engines whose links the job holds
+    (an engine that searched and found none is not known any more)."""
+    links = adapters.store.get_links(job.id)
+    _announce_links(adapters, job, len(links), _engine_filters_of(adapters, job, links))
+
+
+def _engine_filters_of(adapters: Adapters, job: Job, links: list[Link]) -> dict[str, Any]:
+    names = list(dict.fromkeys(link.provider for link in links if link.provider))
+    attempts = plan(names, adapters.settings.search_urls)
+    return {a.name: a.provider.engine_filters(job.filters).to_dict() for a in attempts if a.provider is not None}
 
 
 def on_job_started(adapters: Adapters, event: Event) -> None:
@@ -39,7 +58,7 @@ def on_job_started(adapters: Adapters, event: Event) -> None:
         return
     if job.status is JobStatus.PACKAGING:
         # We finished before but the announcement may have been lost; the packager is idempotent.
-        _announce_links(adapters, job, len(adapters.store.get_links(job.id)))
+        _reannounce_links(adapters, job)
         return
     if job.status is not JobStatus.RUNNING:
         log.info("job %s is %s; job.started ignored", job.id, job.status)
@@ -61,7 +80,8 @@ def _scrape(adapters: Adapters, job: Job) -> None:
     try:
         with open_session(adapters.browser, settings.browser_tries, settings.browser_retry_delay) as driver:
             save_dir = Path(settings.save_unparsed) if settings.save_unparsed else None
-            collection = collect_links(driver, attempts, job.query, job.count, progress, save_dir)
+            wanted = links_for_series(adapters, job, links_wanted(job.count, job.filters))
+            collection = collect_links(driver, attempts, job.query, wanted, progress, save_dir, job.filters)
     except BrowserUnavailable as exc:
         # Already retried with backoff: the person is told now rather than after every redelivery.
         fail_job(adapters, job.id, str(exc))
@@ -83,10 +103,10 @@ def _scrape(adapters: Adapters, job: Job) -> None:
     if not adapters.store.transition(packaging, expected=[JobStatus.RUNNING]):
         current = adapters.store.get_job(job.id)
         if current is not None and current.status is JobStatus.PACKAGING:
-            _announce_links(adapters, job, len(adapters.store.get_links(job.id)))
+            _reannounce_links(adapters, job)
         else:
             # Failed or purged meanwhile: links written now would outlive every sweep.
             adapters.store.save_links(job.id, [])
             log.info("job %s left running while we searched (now %s)", job.id, current and current.status)
         return
-    _announce_links(adapters, job, len(collection.links))
+    _announce_links(adapters, job, len(collection.links), collection.engine_filters)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.domain.filters import Filters, parse_filters
+from shared.domain.recurrence import Recurrence, RecurrenceError, parse_recurrence
 
 MAX_COUNT = 500
 MAX_QUERY_LENGTH = 200
@@ -39,6 +40,8 @@ class Submission:
     timezone: str
     filters: Filters = field(default_factory=Filters)
     webhook_url: str | None = None
+    # A recurring search (repeat and until); None for a one-off job.
+    recurrence: Recurrence | None = None
 
 
 class SubmissionErrors(ValueError):
@@ -144,9 +147,12 @@ def validate_form(raw: dict[str, Any], now: datetime) -> Submission:
     # The "Advanced" section's fields are named `filters.<name>`; an unset one is sent empty.
     chosen = {key.removeprefix("filters."): value for key, value in raw.items() if key.startswith("filters.")}
     filters = parse_filters(chosen, errors)
+    timing = {"date", "time", "timezone"} & errors.keys()
+    recurrence = None if timing else _recurrence(raw, max(when, now), zone.key, now, errors)
     if errors:
         raise SubmissionErrors(errors)
-    return Submission(query, email, count, max(when, now).astimezone(UTC), zone.key, filters)
+    first = recurrence.first_at if recurrence else max(when, now)
+    return Submission(query, email, count, first.astimezone(UTC), zone.key, filters, recurrence=recurrence)
 
 
 def _parse_instant(value: Any, errors: dict[str, str]) -> datetime | None:
@@ -168,7 +174,20 @@ def _parse_instant(value: Any, errors: dict[str, str]) -> datetime | None:
         return None
 
 
-API_FIELDS = frozenset({"query", "email", "count", "scheduled_at", "timezone", "filters", "webhook_url"})
+API_FIELDS = frozenset(
+    {"query", "email", "count", "scheduled_at", "timezone", "filters", "webhook_url", "repeat", "until"}
+)
+
+
+def _recurrence(
+    raw: dict[str, Any], when: datetime, zone: str, now: datetime, errors: dict[str, str]
+) -> Recurrence | None:
+    """The series a submission asks for (shared.domain.recurrence), or None; an error names its field."""
+    try:
+        return parse_recurrence(raw.get("repeat"), raw.get("until"), when, zone, now)
+    except RecurrenceError as exc:
+        errors[exc.field] = exc.message
+        return None
 
 
 def _webhook_url(value: Any, errors: dict[str, str]) -> str | None:
@@ -216,6 +235,8 @@ def validate_api(raw: Any, now: datetime) -> Submission:
             _check_when(when, now, "scheduled_at", errors)
     filters = parse_filters(raw.get("filters"), errors)
     webhook_url = _webhook_url(raw.get("webhook_url"), errors)
+    recurrence = None if "scheduled_at" in errors else _recurrence(raw, max(when, now), zone.key, now, errors)
     if errors:
         raise SubmissionErrors(errors)
-    return Submission(query, email, count, max(when, now).astimezone(UTC), zone.key, filters, webhook_url)
+    first = recurrence.first_at if recurrence else max(when, now)
+    return Submission(query, email, count, first.astimezone(UTC), zone.key, filters, webhook_url, recurrence)

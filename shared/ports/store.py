@@ -9,6 +9,8 @@ from typing import Protocol
 
 from shared.domain.emails import EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus, Link
+from shared.ports.series_records import SeriesRecords
+from shared.ports.webhook_records import WebhookRecords
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -38,7 +40,7 @@ class RateHit:
     limit: int | None = None
 
 
-class JobStore(Protocol):
+class JobStore(WebhookRecords, SeriesRecords, Protocol):
     """Jobs, their links, the notification log and download-token tombstones; and, beside them, the
     rate-limit counters every gateway process shares and the suppression list of unsubscribed mailboxes.
 

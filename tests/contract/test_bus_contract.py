@@ -22,6 +22,11 @@ from tests.infra import require_reachable
 from tests.support import EventRecorder, wait_until
 from tests.support.network import free_port
 
+# Payloads as the event contract (schemas/events) requires them: every published event is checked.
+DUE_PAYLOAD = {"scheduled_at": "2030-01-01T12:00:00+00:00"}
+EXPIRE_PAYLOAD = {"expires_at": None}
+READY_PAYLOAD = {"images": 0, "failed": 0}
+
 
 def test_events_reach_every_queue_bound_to_their_type_and_no_other(bus: MessageBus) -> None:
     started, ready = EventRecorder(), EventRecorder()
@@ -29,7 +34,7 @@ def test_events_reach_every_queue_bound_to_their_type_and_no_other(bus: MessageB
     bus.subscribe("contract.ready", [JOB_READY, JOB_STARTED], ready)
     bus.migrate()
     bus.start()
-    first, second = Event(JOB_STARTED, "j1"), Event(JOB_READY, "j1")
+    first, second = Event(JOB_STARTED, "j1"), Event(JOB_READY, "j1", READY_PAYLOAD)
     bus.publish(first)
     bus.publish(second)
     wait_until(lambda: len(ready.ids()) == 2, what="both events on the ready queue")
@@ -63,7 +68,7 @@ def test_delayed_events_arrive_on_time_and_never_early(bus: MessageBus) -> None:
     bus.start()
     sent = time.monotonic()
     delays = {"late": 2.0, "soon": 1.0, "now": 0.0}
-    events = {name: Event(JOB_DUE, name) for name in delays}
+    events = {name: Event(JOB_DUE, name, DUE_PAYLOAD) for name in delays}
     for name, delay in delays.items():
         bus.publish(events[name], delay=delay)
     wait_until(lambda: len(inbox.ids()) == 3, timeout=10, what="three delayed events")
@@ -82,7 +87,7 @@ def test_a_fractional_delay_is_never_early_and_at_most_a_quarter_second_late(bus
     sent = {}
     for name, delay in delays.items():
         sent[name] = time.monotonic()
-        bus.publish(Event(JOB_EXPIRE, name), delay=delay)
+        bus.publish(Event(JOB_EXPIRE, name, EXPIRE_PAYLOAD), delay=delay)
     wait_until(lambda: len(inbox.ids()) == len(delays), timeout=8, what="the delayed events")
     for at, event in inbox.arrivals:
         delay = delays[event.job_id]
@@ -124,7 +129,7 @@ def test_a_longer_delay_is_not_early(bus: MessageBus) -> None:
     bus.migrate()
     bus.start()
     sent = time.monotonic()
-    event = Event(JOB_DUE, "longer")
+    event = Event(JOB_DUE, "longer", DUE_PAYLOAD)
     bus.publish(event, delay=3.0)
     wait_until(lambda: inbox.ids(), timeout=10, what="the event delayed 3 s")
     assert inbox.ids() == [event.event_id]
@@ -144,7 +149,7 @@ def test_an_event_that_keeps_failing_is_dead_lettered_once_naming_its_queue(bus:
     bus.migrate()
     bus.start()
     counted_before = _dead_letters_counted("contract.poison")
-    event = Event(JOB_READY, "j3")
+    event = Event(JOB_READY, "j3", READY_PAYLOAD)
     bus.publish(event)
     wait_until(lambda: dead, timeout=15, what="the dead-lettered event")
     assert bus.wait_idle(10)
@@ -185,7 +190,7 @@ def test_dead_letters_are_kept_until_replayed_to_their_own_queue(bus: MessageBus
     )
     bus.migrate()
     bus.start()
-    first, second = Event(JOB_READY, "r1"), Event(JOB_READY, "r2")
+    first, second = Event(JOB_READY, "r1", READY_PAYLOAD), Event(JOB_READY, "r2", READY_PAYLOAD)
     bus.publish(first)
     bus.publish(second)
     wait_until(lambda: len(bus.dead_letters()) == 2, timeout=20, what="two dead letters")
@@ -282,7 +287,7 @@ def test_rabbitmq_publishing_and_consuming_survive_a_dropped_connection(rabbitmq
     wait_until(lambda: inbox.ids() == [before.event_id], what="the event before the drop")
 
     proxy.drop()
-    after, delayed = Event(JOB_STARTED, "after"), Event(JOB_DUE, "delayed")
+    after, delayed = Event(JOB_STARTED, "after"), Event(JOB_DUE, "delayed", DUE_PAYLOAD)
     bus.publish(after)
     bus.publish(delayed, delay=1)
     wait_until(
@@ -338,7 +343,7 @@ def test_rabbitmq_an_event_no_queue_is_bound_to_is_refused(rabbitmq: RabbitNames
     bus = rabbitmq.new_bus()
     bus.migrate()
     with pytest.raises(PublishRefused):
-        bus.publish(Event(JOB_EXPIRE, "nobody listens"))
+        bus.publish(Event(JOB_EXPIRE, "nobody listens", EXPIRE_PAYLOAD))
 
 
 def test_rabbitmq_a_bus_that_was_not_migrated_creates_nothing_and_says_so(rabbitmq: RabbitNamespace) -> None:

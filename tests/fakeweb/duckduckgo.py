@@ -16,8 +16,10 @@ The scenario lives in the base URL's path (the grammar of tests/fakeweb/common.p
 i.js answers like the real one: `{"ads": null, "next": "i.js?...&s=100...", "query", "queryEncoded",
 "response_type": "images", "results": [{"height", "width", "image", "image_token", "source",
 "thumbnail", "thumbnail_token", "title", "url"}], "vqd": {query: token}}`, `next` relative and absent on
-the last page, and 403 when the `vqd` does not belong to the query. `image` is `{host}/img/<n>.<ext>`
-on this server (tests/fakeweb/images.py), `url` a page of this fake site showing the image.
+the last page (carrying the `f` and `p` filters it was asked with, as the real one does), and 403 when
+the `vqd` does not belong to the query. The results page's own i.js request carries its `iaf` filters.
+`image` is `{host}/img/<n>.<ext>` on this server (tests/fakeweb/images.py), `url` a page of this fake
+site showing the image.
 """
 
 from __future__ import annotations
@@ -118,7 +120,9 @@ def search(scenario: str) -> Response:
         return _anomaly_page(200)
     query = request.args.get("q", "")
     vqd = vqd_for(query)
-    first = "i.js?" + urlencode({"l": "us-en", "o": "json", "q": query, "vqd": vqd, "f": ",,,", "p": 1}, safe=",")
+    # The page's own first request carries its filters (`iaf` becomes `f`), as the real one's does.
+    filters = request.args.get("iaf") or ",,,"
+    first = "i.js?" + urlencode({"l": "us-en", "o": "json", "q": query, "vqd": vqd, "f": filters, "p": 1}, safe=",:")
     # The real page's script fetches the images from i.js and lays them out as tiles.
     render = (
         f"fetch({json.dumps(first)}).then(function (r) {{ return r.json(); }}).then(function (data) {{"
@@ -168,8 +172,10 @@ def images_json(scenario: str) -> Response:
     answer: dict[str, object] = {"ads": None, "query": query, "queryEncoded": quote(query), "response_type": "images"}
     end = offset + len(numbers)
     if numbers and end < setup.total:
-        params = {"q": query, "o": "json", "p": 1, "s": end, "u": "bing", "f": ",,,", "l": "us-en"}
-        answer["next"] = "i.js?" + urlencode(params | {"vqd": vqd_for(query)}, safe=",")
+        # The next page keeps the filters and safe search this one was asked for, as the real `next` does.
+        params = {"q": query, "o": "json", "p": request.args.get("p", "1"), "s": end, "u": "bing"}
+        params |= {"f": request.args.get("f", ",,,"), "l": "us-en"}
+        answer["next"] = "i.js?" + urlencode(params | {"vqd": vqd_for(query)}, safe=",:")
     answer |= {"results": results, "vqd": {query: vqd_for(query)}}
     return Response(json.dumps(answer), mimetype="application/json")
 

@@ -18,6 +18,9 @@ Query options:
 - `redirect=K`: 302 to the same URL with `redirect=K-1` (dropped at 0): a chain of K hops.
 - `redirect_to=URL`: 302 to URL (anything, another host included).
 - `no_length=1`: no Content-Length header (the size is known only at the end of the stream).
+- `mix=1`: image `n` gets a format and pixel size of its own from the cycle MIX (by `n`, whatever the
+  URL's extension says, as real hosts serve a PNG or a GIF at a `.jpg` address): mostly 1000x800, one
+  in six a small 400x300 and one a wide 1000x500, in JPEG, PNG, GIF and WebP; for the packager's filters.
 
 The body is streamed in chunks with a Content-Length (unless `no_length`), like a static file server.
 `GET /img/stats` answers JSON `{"requests": R, "max_in_flight": M}`: how many image requests this
@@ -51,6 +54,29 @@ _PIL_FORMATS = {"jpg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
 WRONG_TYPE_BODY = b"<!doctype html><html><head><title>Not here</title></head><body>Hotlinking denied</body></html>"
 
 
+# `mix=1`: image n is MIX[(n - 1) % len(MIX)]: (extension, width, height).
+MIX = (
+    ("jpg", 1000, 800),
+    ("png", 1000, 800),
+    ("jpg", 400, 300),
+    ("gif", 1000, 800),
+    ("webp", 1000, 800),
+    ("jpg", 1000, 500),
+)
+
+
+def mixed(n: int) -> tuple[str, int, int]:
+    """The extension, width and height of image n under `mix=1`."""
+    return MIX[(n - 1) % len(MIX)]
+
+
+@lru_cache(maxsize=64)
+def render_mixed(n: int) -> tuple[bytes, str]:
+    """Image n under `mix=1`: its bytes and content type (the picture of `render`, cropped)."""
+    ext, width, height = mixed(n)
+    return _encode(_picture(n, max(width, height)).crop((0, 0, width, height)), ext), CONTENT_TYPES[ext]
+
+
 @lru_cache(maxsize=512)
 def render(n: int, ext: str, size: int = 200) -> bytes:
     """Image number n: a colour ramp, large shapes and a comb placed by n, and n written on it.
@@ -58,6 +84,10 @@ def render(n: int, ext: str, size: int = 200) -> bytes:
     Every feature scales with `size`, so one n at two sizes or in two formats is the same picture
     to a perceptual hash, while two n are different pictures to it.
     """
+    return _encode(_picture(n, size), ext)
+
+
+def _picture(n: int, size: int) -> Image.Image:
     rng = random.Random(n)
     hue = (n * 0.6180339887) % 1.0
     tint = colorsys.hsv_to_rgb(hue, 0.65, 0.9)
@@ -75,6 +105,10 @@ def render(n: int, ext: str, size: int = 200) -> bytes:
     for offset in range(0, size, step * 4):
         draw.line([(offset, 0), (offset, size // 6)], fill=(255, 255, 255), width=max(1, step // 2))
     draw.text((size // 2, size // 2), str(n), fill=(255, 255, 255))
+    return image
+
+
+def _encode(image: Image.Image, ext: str) -> bytes:
     out = io.BytesIO()
     image_to_save = image.convert("P", palette=Image.Palette.ADAPTIVE) if ext == "gif" else image
     image_to_save.save(out, _PIL_FORMATS[ext], **({"quality": 90} if ext in ("jpg", "webp") else {}))
@@ -216,6 +250,8 @@ def _answer(n: int, ext: str) -> BaseResponse:
         return response
     if request.args.get("wrong_type") == "1":
         body, content_type = WRONG_TYPE_BODY, "image/jpeg"
+    elif request.args.get("mix") == "1":
+        body, content_type = render_mixed(n)
     else:
         size = min(max(_int_arg("size", 200), 8), 4000)
         body, content_type = padded(n, ext, size, max(0, _int_arg("pad_kb"))), CONTENT_TYPES[ext]

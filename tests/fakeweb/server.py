@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec
 
+from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from tests.fakeweb import bing, brave, duckduckgo, google
-from tests.fakeweb.app import create_app
+from tests.fakeweb.app import create_app, recorded
 
 P = ParamSpec("P")
 
@@ -38,6 +39,7 @@ class FakeWeb:
         self._port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._app: Flask | None = None
 
     @property
     def url(self) -> str:
@@ -49,8 +51,15 @@ class FakeWeb:
     duckduckgo_url = _engine_url("duckduckgo", "DuckDuckGo", duckduckgo.encode_scenario)
     brave_url = _engine_url("brave", "Brave Search", brave.encode_scenario)
 
+    def requests(self, engine: str | None = None) -> list[dict[str, Any]]:
+        """What the fake engines were asked, oldest first: `{"engine", "path", "args"}` per request,
+        `args` the decoded query parameters (only `engine`'s requests when given)."""
+        assert self._app is not None, "FakeWeb is not running"
+        return recorded(self._app, engine)
+
     def start(self) -> FakeWeb:
-        self._server = make_server(self._host, self._port, create_app(), threaded=True)
+        self._app = create_app()
+        self._server = make_server(self._host, self._port, self._app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="fakeweb")
         self._thread.start()
         return self

@@ -88,7 +88,7 @@ def test_services_wait_for_what_they_need(compose: dict[str, Any]) -> None:
     expected = {
         "chromium": {"selenium-hub": {"condition": "service_started"}},  # the hub is healthy once a node joined
         "migrate": {"rabbitmq": healthy, "cassandra": healthy, "minio": healthy},
-        **{name: migrated for name in ("gateway", "scheduler", "packager", "janitor")},
+        **{name: migrated for name in ("gateway", "scheduler", "packager", "janitor", "webhooks")},
         "scraper": {**migrated, "selenium-hub": healthy},
         "notifier": {**migrated, "mailpit": healthy},
     }

@@ -69,6 +69,7 @@ def test_each_pod_reaches_only_what_it_uses(rendered: Manifests, overlay: str) -
     smtp = urls["SMTP"]
     expected["notifier"] = common | {(smtp.hostname.rpartition(".")[2], port) for port in (smtp.port, 465, 587)}
     expected["packager"] = common | {("web", 80), ("web", 443)}  # the images themselves
+    expected["webhooks"] = common | {("web", 80), ("web", 443)}  # the receivers of webhook deliveries
     pods = {
         name.removeprefix("imgjob-"): document["spec"]["template"]["metadata"]["labels"]
         for name, document in {**of_kind(documents, "Deployment"), **of_kind(documents, "Job")}.items()

@@ -89,7 +89,7 @@ def test_an_event_dead_lettered_by_the_embedded_bus_is_counted_once_for_its_queu
     moves = Moves(dead=("imgjob_dead_letters_total", {"queue": "metrics.poison"}))
     bus.start()
     try:
-        bus.publish(Event(JOB_READY, "j5"))
+        bus.publish(Event(JOB_READY, "j5", {"images": 0, "failed": 0}))
         wait_until(lambda: bus.dead_letters(), what="the dead letter")
         assert bus.wait_idle(5)
     finally:

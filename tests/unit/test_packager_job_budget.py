@@ -52,7 +52,7 @@ def _run(adapters: Adapters, job: Job, outcome: str) -> Event:
     runner = Runner(adapters, [build_service(adapters)])
     runner.start()
     try:
-        adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job.id))
+        adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job.id, {"links": len(adapters.store.get_links(job.id))}))
         [event] = recorder.wait_for(outcome, job_id=job.id, timeout=WAIT)
     finally:
         runner.stop()

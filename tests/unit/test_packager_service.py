@@ -90,7 +90,7 @@ def test_a_job_with_failures_and_duplicates_becomes_ready(
     urls[27] = f"{base}/img/28.png?redirect_to=/img/28.gif"  # named .png, really a GIF
     job = _packaging_job(adapters, urls)
 
-    adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job.id))
+    adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job.id, {"links": len(adapters.store.get_links(job.id))}))
     [ready_event] = running.wait_for(JOB_READY, timeout=WAIT)
 
     assert ready_event.job_id == job.id
@@ -162,7 +162,7 @@ def test_a_job_with_failures_and_duplicates_becomes_ready(
 def test_a_job_whose_images_all_fail_is_failed(web: FakeWeb, adapters: Adapters, running: EventRecorder) -> None:
     urls = [f"{web.url}/img/{n}.jpg?status=404" for n in range(1, 4)] + [f"{web.url}/img/4.jpg?wrong_type=1"]
     job = _packaging_job(adapters, urls)
-    adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job.id))
+    adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job.id, {"links": len(adapters.store.get_links(job.id))}))
     [failed_event] = running.wait_for(JOB_FAILED, timeout=WAIT)
     reason = "none of the 4 images could be downloaded: HTTP 404 (3), not an image"
     assert failed_event.job_id == job.id and failed_event.payload == {"reason": reason}
@@ -179,14 +179,14 @@ def test_redelivery_to_a_ready_job_repeats_the_announcement_only(
     web: FakeWeb, adapters: Adapters, running: EventRecorder
 ) -> None:
     job = _packaging_job(adapters, [f"{web.url}/img/{n}.png" for n in range(1, 6)])
-    adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job.id))
+    adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job.id, {"links": len(adapters.store.get_links(job.id))}))
     [first] = running.wait_for(JOB_READY, timeout=WAIT)
     ready = adapters.store.get_job(job.id)
     assert ready is not None
     zip_digest = hashlib.sha256(_read_zip(adapters, job)).hexdigest()
     requests_before = _image_requests(web)
 
-    adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job.id))
+    adapters.bus.publish(Event(JOB_LINKS_COLLECTED, job.id, {"links": len(adapters.store.get_links(job.id))}))
     second = running.wait_for(JOB_READY, count=2, timeout=WAIT)[1]
 
     again = adapters.store.get_job(job.id)

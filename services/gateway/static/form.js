@@ -86,9 +86,14 @@
     });
   });
 
-  // Show the browser's message next to the field as well as in its bubble.
-  Array.prototype.forEach.call(form.querySelectorAll("input"), function (input) {
-    input.addEventListener("invalid", function () { showError(input, input.validationMessage); });
+  // Show the browser's message next to the field as well as in its bubble; a field in the closed
+  // "Advanced" section is shown first, since a browser cannot point at a field it cannot show.
+  Array.prototype.forEach.call(form.querySelectorAll("input, select"), function (input) {
+    input.addEventListener("invalid", function () {
+      var section = input.closest("details");
+      if (section && !section.open) section.open = true;
+      showError(input, input.validationMessage);
+    });
     input.addEventListener("change", function () {
       if (input.checkValidity()) showError(input, "");
     });

@@ -10,6 +10,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from services.scraper.providers.engine_filters import EngineFilters
+from shared.domain.filters import Filters
+
 _UNUSABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 # Told the number of distinct images found so far, so the status page can show live progress.
@@ -72,11 +75,23 @@ class SearchProvider(Protocol):
     @property
     def name(self) -> str: ...
 
-    def search(self, driver: WebDriver, query: str, wanted: int, on_progress: ProgressCallback) -> ProviderResult:
-        """Collect up to `wanted` distinct full-size image URLs for `query`.
+    def search(
+        self,
+        driver: WebDriver,
+        query: str,
+        wanted: int,
+        on_progress: ProgressCallback,
+        filters: Filters | None = None,
+    ) -> ProviderResult:
+        """Collect up to `wanted` distinct full-size image URLs for `query`, asking the engine for
+        `filters` in its own parameters (see `engine_filters`).
 
         Browser errors (timeouts, a crashed session) propagate as Selenium exceptions.
         """
+        ...
+
+    def engine_filters(self, filters: Filters | None) -> EngineFilters:
+        """What `filters` become on this engine: its parameters, and the filters it has none for."""
         ...
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from urllib.parse import urlencode, urljoin
 
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -15,7 +16,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from services.scraper.providers.base import DistinctImages, ProgressCallback, ProviderResult
 from services.scraper.providers.blocks import CONSENT, REFUSED, block_by_url, detect_block, unreadable_page_result
 from services.scraper.providers.duckduckgo_parse import find_vqd, parse_json_text
+from services.scraper.providers.engine_filters import EngineFilters, Mapped
 from services.scraper.providers.page_actions import ConsentChoice, answer_consent
+from shared.domain.filters import CHOICES, Filters
 from shared.redaction import redact
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,37 @@ NO_TOKEN = "the results page gave no vqd token"
 
 # Chromium shows a JSON answer as text in a <pre> (followed by its own viewer's elements).
 _BODY_TEXT_JS = "const pre = document.querySelector('body > pre'); return (pre || document.body).textContent;"
+
+
+# DuckDuckGo's image filters, `name:Value` items as its filter menus write them (`iaf=` on the results
+# page, `f=` on the i.js answers). It has no colour-in-general ("color") filter, only monochrome and
+# the single colours.
+_F: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("age", "time", {"day": "Day", "week": "Week", "month": "Month", "year": "Year"}),
+    ("size", "size", {name: name.title() for name in ("small", "medium", "large", "wallpaper")}),
+    ("color", "color", {"bw": "Monochrome"} | {name: name.title() for name in CHOICES["color"][2:]}),
+    (
+        "type",
+        "type",
+        {"photo": "photo", "clipart": "clipart", "lineart": "line", "animated": "gif", "transparent": "transparent"},
+    ),
+    ("layout", "layout", {name: name.title() for name in ("square", "wide", "tall")}),
+    # "All Creative Commons", and "Free to share and use commercially".
+    ("license", "license", {"creative_commons": "Any", "commercial": "ShareCommercially"}),
+)
+# Safe search: the `kp` setting (1 strict, -1 moderate, -2 off); the i.js answers take `p` (-1 is off).
+_KP = {"strict": "1", "moderate": "-1", "off": "-2"}
+
+
+def engine_filters(filters: Filters | None) -> EngineFilters:
+    """`f=size:Large,type:photo,...` (and `iaf=` on the page) and `kp=1|-1|-2`."""
+    mapped = Mapped(filters)
+    items = [f"{key}:{value}" for name, key, table in _F if (value := mapped.token(name, table))]
+    params = {"f": ",".join(items)} if items else {}
+    kp = mapped.token("safe", _KP)
+    if kp:
+        params["kp"] = kp
+    return mapped.result(params)
 
 
 def page_cap(wanted: int) -> int:
@@ -44,16 +78,30 @@ class DuckDuckGoProvider:
         self._consent = consent
         self._settle = settle_timeout
 
-    def search_url(self, query: str) -> str:
-        return f"{self._base}/?" + urlencode({"q": query, "iax": "images", "ia": "images"})
+    def engine_filters(self, filters: Filters | None) -> EngineFilters:
+        return engine_filters(filters)
 
-    def json_url(self, query: str, vqd: str) -> str:
-        params = {"l": "us-en", "o": "json", "q": query, "vqd": vqd, "f": ",,,", "p": 1}
-        return f"{self._base}/i.js?" + urlencode(params, safe=",")
+    def search_url(self, query: str, extra: Mapping[str, str] | None = None) -> str:
+        params = {"q": query, "iax": "images", "ia": "images"}
+        if extra and extra.get("f"):
+            params["iaf"] = extra["f"]
+        if extra and extra.get("kp"):
+            params["kp"] = extra["kp"]
+        return f"{self._base}/?" + urlencode(params, safe=",:")
 
-    def _token(self, driver: WebDriver, query: str) -> tuple[str | None, ProviderResult | None]:
+    def json_url(self, query: str, vqd: str, extra: Mapping[str, str] | None = None) -> str:
+        extra = extra or {}
+        params: dict[str, object] = {"l": "us-en", "o": "json", "q": query, "vqd": vqd, "f": extra.get("f") or ",,,"}
+        params["p"] = -1 if extra.get("kp") == _KP["off"] else 1
+        if extra.get("kp"):
+            params["kp"] = extra["kp"]
+        return f"{self._base}/i.js?" + urlencode(params, safe=",:")
+
+    def _token(
+        self, driver: WebDriver, query: str, extra: Mapping[str, str] | None = None
+    ) -> tuple[str | None, ProviderResult | None]:
         """The page's vqd token, or None and the result of a search that ends there."""
-        driver.get(self.search_url(query))
+        driver.get(self.search_url(query, extra))
         for attempt in (1, 2):
             html = driver.page_source
             vqd = None if block_by_url(driver.current_url) else find_vqd(html)
@@ -68,14 +116,22 @@ class DuckDuckGoProvider:
             return None, unreadable_page_result("duckduckgo", driver.current_url, html, NO_TOKEN, [], attempt)
         return None, ProviderResult(blocked_reason=CONSENT, pages=2)  # not reached: the second pass returns
 
-    def search(self, driver: WebDriver, query: str, wanted: int, on_progress: ProgressCallback) -> ProviderResult:
+    def search(
+        self,
+        driver: WebDriver,
+        query: str,
+        wanted: int,
+        on_progress: ProgressCallback,
+        filters: Filters | None = None,
+    ) -> ProviderResult:
         found = DistinctImages(limit=wanted)
         if wanted <= 0:
             return ProviderResult(found.images)
-        vqd, ended = self._token(driver, query)
+        extra = engine_filters(filters).params
+        vqd, ended = self._token(driver, query, extra)
         if vqd is None:
             return ended or ProviderResult(blocked_reason=REFUSED)
-        url = self.json_url(query, vqd)
+        url = self.json_url(query, vqd, extra)
         pages = 1
         for number in range(1, page_cap(wanted) + 1):
             driver.get(url)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -26,6 +27,7 @@ from services.scraper.providers.base import (
     ProviderResult,
 )
 from services.scraper.providers.blocks import CONSENT, block_by_url, detect_block, unreadable_page_result
+from services.scraper.providers.engine_filters import EngineFilters, Mapped
 from services.scraper.providers.google_ischj import ischj_answers
 from services.scraper.providers.google_parse import parse_google_results, parse_google_scripts
 from services.scraper.providers.page_actions import (
@@ -36,6 +38,7 @@ from services.scraper.providers.page_actions import (
     fetch_text,
     read_page,
 )
+from shared.domain.filters import CHOICES, Filters
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,48 @@ STALE_ROUNDS = 3
 # JSON pages: never more than this many, nor after this many in a row that brought nothing new.
 MAX_JSON_PAGES = 20
 STALE_JSON_PAGES = 2
+
+
+# Google's `tbs` items, as its "Tools" menus write them. It has no "small" but an "icon" size, and no
+# wallpaper size; "transparent" is a colour to it (`ic:trans`), so it shares the one colour slot.
+_TBS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("size", {"small": "isz:i", "medium": "isz:m", "large": "isz:l"}),
+    (
+        "type",
+        {
+            "photo": "itp:photo",
+            "clipart": "itp:clipart",
+            "lineart": "itp:lineart",
+            "animated": "itp:animated",
+            "transparent": "ic:trans",
+        },
+    ),
+    (
+        "color",
+        {"color": "ic:color", "bw": "ic:gray"} | {name: f"ic:specific,isc:{name}" for name in CHOICES["color"][2:]},
+    ),
+    ("layout", {"square": "iar:s", "wide": "iar:w", "tall": "iar:t"}),
+    # "Creative Commons licences", and "Commercial & other licences".
+    ("license", {"creative_commons": "il:cl", "commercial": "il:ol"}),
+    ("age", {"day": "qdr:d", "week": "qdr:w", "month": "qdr:m", "year": "qdr:y"}),
+)
+# SafeSearch: "moderate" is Google's default (explicit images blurred), so nothing is sent for it.
+_SAFE = {"strict": "active", "moderate": "", "off": "off"}
+
+
+def engine_filters(filters: Filters | None) -> EngineFilters:
+    """`tbs=isz:l,itp:photo,ic:gray,...` and `safe=active|off`."""
+    mapped = Mapped(filters)
+    items = {name: item for name, table in _TBS if (item := mapped.token(name, table))}
+    if items.get("type") == "ic:trans" and "color" in items:
+        # One colour slot: the transparency asked for as a type takes it; the colour is not sent.
+        del items["color"], mapped.given["color"]
+        mapped.missing.append("color")
+    params = {"tbs": ",".join(items.values())} if items else {}
+    safe = mapped.token("safe", _SAFE)
+    if safe:
+        params["safe"] = safe
+    return mapped.result(params)
 
 
 def json_page_cap(wanted: int) -> int:
@@ -86,25 +131,36 @@ class GoogleProvider:
         self._consent = consent
         self._settle = settle_timeout
 
-    def search_url(self, query: str) -> str:
-        return f"{self._base}/search?" + urlencode({"q": query, "udm": 2, "hl": "en"})
+    def engine_filters(self, filters: Filters | None) -> EngineFilters:
+        return engine_filters(filters)
 
-    def json_url(self, query: str, page: int) -> str:
-        # `async` stays unencoded, as the page writes it.
-        params = urlencode({"q": query, "tbm": "isch", "asearch": "isch", "hl": "en"})
+    def search_url(self, query: str, extra: Mapping[str, str] | None = None) -> str:
+        return f"{self._base}/search?" + urlencode({"q": query, "udm": 2, "hl": "en"} | dict(extra or {}), safe=":,")
+
+    def json_url(self, query: str, page: int, extra: Mapping[str, str] | None = None) -> str:
+        # `async` stays unencoded, as the page writes it; the filters go along as on the page.
+        params = urlencode({"q": query, "tbm": "isch", "asearch": "isch", "hl": "en"} | dict(extra or {}), safe=":,")
         return f"{self._base}/search?{params}&async=_fmt:json,p:1,ijn:{page}"
 
-    def search(self, driver: WebDriver, query: str, wanted: int, on_progress: ProgressCallback) -> ProviderResult:
+    def search(
+        self,
+        driver: WebDriver,
+        query: str,
+        wanted: int,
+        on_progress: ProgressCallback,
+        filters: Filters | None = None,
+    ) -> ProviderResult:
         run = _Run(DistinctImages(limit=wanted), on_progress)
         if wanted <= 0:
             return run.result()
-        state, done = self._open(driver, query, run)
+        extra = engine_filters(filters).params
+        state, done = self._open(driver, query, run, extra)
         if done is not None:
             return done
         if run.found.full or state.end:
             return run.result(exhausted=not run.found.full)
         before = len(run.found)
-        done = self._json_pages(driver, query, run)
+        done = self._json_pages(driver, query, run, extra)
         if done is not None:
             return done
         if len(run.found) > before:
@@ -112,9 +168,11 @@ class GoogleProvider:
             return run.result(exhausted=True)
         return self._scroll(driver, run, state)
 
-    def _open(self, driver: WebDriver, query: str, run: _Run) -> tuple[PageState, ProviderResult | None]:
+    def _open(
+        self, driver: WebDriver, query: str, run: _Run, extra: Mapping[str, str]
+    ) -> tuple[PageState, ProviderResult | None]:
         """The results page read once (its consent interstitial answered), or the result if it ends there."""
-        driver.get(self.search_url(query))
+        driver.get(self.search_url(query, extra))
         run.pages += 1
         for attempt in (1, 2):
             # Only the scripts added since the last read: the transfer stays small as the page grows.
@@ -139,12 +197,12 @@ class GoogleProvider:
             return state, None
         return state, run.result(blocked_reason=CONSENT)  # not reached: the second pass returns
 
-    def _json_pages(self, driver: WebDriver, query: str, run: _Run) -> ProviderResult | None:
+    def _json_pages(self, driver: WebDriver, query: str, run: _Run, extra: Mapping[str, str]) -> ProviderResult | None:
         """More results from the JSON answers; None when the engine gives none, to scroll instead."""
         stale = 0
         cap = json_page_cap(run.found.limit or 1)
         for number in range(1, cap + 1):
-            answer = fetch_text(driver, self.json_url(query, number))
+            answer = fetch_text(driver, self.json_url(query, number, extra))
             run.pages += 1
             reason = block_by_url(answer.url)
             answers = [] if reason else list(ischj_answers(answer.text))

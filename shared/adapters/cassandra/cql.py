@@ -6,6 +6,7 @@ is answered by the replicas of one partition. Statements marked LWT are lightwei
 
 from __future__ import annotations
 
+from shared.adapters.cassandra.series_cql import SERIES_LWT, SERIES_STATEMENTS
 from shared.adapters.store_rules import IDENTITY, PROGRESS, STATE
 
 JOB_COLUMNS = ("job_id", *IDENTITY, *STATE, *PROGRESS)
@@ -24,6 +25,8 @@ LWT = frozenset(
         "claim_email",
         "reclaim_email",
         "settle_email",
+        "insert_webhook_delivery",
+        "set_webhook_try",
     }
 )
 
@@ -96,4 +99,20 @@ STATEMENTS: dict[str, str] = {
     ),
     "insert_suppression": "INSERT INTO {ks}.suppressions (address_hash, suppressed_at) VALUES (?, ?)",
     "select_suppression": "SELECT address_hash FROM {ks}.suppressions WHERE address_hash = ?",
+    "insert_webhook_delivery": (
+        "INSERT INTO {ks}.webhook_deliveries (job_id, event_type, delivery_id, url, body, created_at, attempts,"
+        " next_at, keep_until, signer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS USING TTL ?"
+    ),
+    "select_webhook_delivery": (
+        "SELECT job_id, event_type, delivery_id, url, body, created_at, attempts, next_at, keep_until, signer"
+        " FROM {ks}.webhook_deliveries WHERE job_id = ? AND event_type = ?"
+    ),
+    "set_webhook_try": (
+        "UPDATE {ks}.webhook_deliveries USING TTL ? SET attempts = ?, next_at = ?"
+        " WHERE job_id = ? AND event_type = ? IF attempts = ?"
+    ),
+    "delete_webhook_delivery": "DELETE FROM {ks}.webhook_deliveries WHERE job_id = ? AND event_type = ?",
 }
+# Recurring searches (shared.adapters.cassandra.series).
+STATEMENTS.update(SERIES_STATEMENTS)
+LWT = LWT | SERIES_LWT

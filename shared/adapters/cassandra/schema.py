@@ -13,6 +13,8 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote
 
+from shared.adapters.cassandra.series_cql import SERIES_TABLES
+
 DEFAULT_PORT = 9042
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
 
@@ -83,10 +85,20 @@ TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         " 'compaction_window_unit': 'HOURS', 'compaction_window_size': 1}",
         ("rate_key", "window_seconds", "window_start"),
     ),
+    # Pending webhook deliveries (shared.adapters.cassandra.webhooks): a URL and a body, TTL'd to a day
+    # or so after their creation, deleted when delivered or given up; purge_job leaves them.
+    "webhook_deliveries": (
+        "job_id text, event_type text, delivery_id text, url text, body text, created_at timestamp,"
+        " attempts int, next_at timestamp, keep_until timestamp, signer text, PRIMARY KEY (job_id, event_type)",
+        _RECORDS,
+        ("job_id",),
+    ),
     # Mailboxes that unsubscribed, as keyed hashes (shared.unsubscribe); no TTL: kept for good.
     "suppressions": ("address_hash text PRIMARY KEY, suppressed_at timestamp", _RECORDS, ("address_hash",)),
 }
 
+# Recurring searches (shared.adapters.cassandra.series).
+TABLES.update(SERIES_TABLES)
 
 # Columns added after a table was first released: `CREATE TABLE IF NOT EXISTS` leaves an existing table as
 # it was, so migrate adds these to it (table -> [(column, type)]).

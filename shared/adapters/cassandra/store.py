@@ -41,7 +41,9 @@ from shared.adapters.cassandra.rows import (
     written_values,
 )
 from shared.adapters.cassandra.schema import parse_cassandra_url
+from shared.adapters.cassandra.series import CassandraSeriesRecords
 from shared.adapters.cassandra.session import CqlSession
+from shared.adapters.cassandra.webhooks import CassandraWebhookRecords
 from shared.adapters.store_rules import (
     DEFAULT_RETENTION,
     DEFAULT_TOMBSTONE_TTL,
@@ -58,7 +60,7 @@ _MS = timedelta(milliseconds=1)
 Judge = Callable[[Row, Job | None], tuple[Verdict, Call | None]]
 
 
-class CassandraJobStore(CassandraAbuseRecords):
+class CassandraJobStore(CassandraWebhookRecords, CassandraSeriesRecords, CassandraAbuseRecords):
     """JobStore on Cassandra, for `cassandra://[user:pass@]h1[,h2...][:port]/keyspace[?replication=N&datacenter=DC]`.
 
     `retention` is the backstop bound of store_rules (also how far back the due and expiry scans

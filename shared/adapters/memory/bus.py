@@ -14,6 +14,7 @@ from pathlib import Path
 
 from shared import metrics
 from shared.adapters.memory.dead_letters import DeadLetterSpool
+from shared.event_contract import check_published
 from shared.events import Event
 from shared.ports.bus import DeadLetter, DeadLetterHandler, Handler
 
@@ -79,6 +80,7 @@ class MemoryBus:
         return len(letters)
 
     def publish(self, event: Event, delay: float = 0.0) -> None:
+        check_published(event)  # the event contract, when the test suite turns the check on
         if delay > 0:
             self._schedule(event, None, delay, attempts=0)
         else:

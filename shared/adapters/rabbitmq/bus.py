@@ -18,6 +18,7 @@ from shared.adapters.rabbitmq.consumer import DeliveryHandler, QueueConsumer
 from shared.adapters.rabbitmq.ladder import delay_routing_key, delay_seconds, entry_level
 from shared.adapters.rabbitmq.publisher import Publisher
 from shared.adapters.rabbitmq.topology import Declarer, Names, delete_topology
+from shared.event_contract import check_published
 from shared.events import EXCHANGE, Event
 from shared.ports.bus import DeadLetter, DeadLetterHandler, Handler
 from shared.ports.migration import NotMigrated
@@ -92,6 +93,7 @@ class RabbitMqBus:
         return dead_letters.replay(self._url, self._names, message_id)
 
     def publish(self, event: Event, delay: float = 0.0) -> None:
+        check_published(event)  # the event contract, when the test suite turns the check on
         seconds = delay_seconds(delay)
         if seconds:
             exchange, routing_key = self._names.level(entry_level(seconds)), delay_routing_key(seconds, event.type)

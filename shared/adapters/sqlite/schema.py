@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
+from shared.adapters.sqlite.series import SERIES_SCHEMA
 from shared.adapters.store_rules import IDENTITY, STATE, from_ms, to_ms
 from shared.domain.filters import Filters
 from shared.domain.model import Job, JobStatus, Progress
@@ -74,8 +75,23 @@ CREATE TABLE IF NOT EXISTS rate_limits (
 CREATE TABLE IF NOT EXISTS suppressions (
     address_hash TEXT PRIMARY KEY,
     suppressed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    job_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    delivery_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_at REAL,
+    keep_until REAL NOT NULL,
+    signer TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (job_id, event_type)
 )
 """
+# Recurring searches (shared.adapters.sqlite.series).
+SCHEMA += ";" + SERIES_SCHEMA
 # Run after SCHEMA, once a database made before `purge_after` existed has the column.
 INDEXES = """
 CREATE INDEX IF NOT EXISTS jobs_by_deadline ON jobs (purge_after);

@@ -19,6 +19,8 @@ from typing import Any
 from shared.adapters.sqlite.abuse import SqliteAbuseRecords
 from shared.adapters.sqlite.database import Database
 from shared.adapters.sqlite.schema import ADDED_COLUMNS, INDEXES, SCHEMA, WRITTEN_COLUMNS, dt, job_from_row, ts
+from shared.adapters.sqlite.series import SqliteSeriesRecords
+from shared.adapters.sqlite.webhooks import SqliteWebhookRecords
 from shared.adapters.store_rules import (
     DEFAULT_RETENTION,
     DEFAULT_TOMBSTONE_TTL,
@@ -42,7 +44,7 @@ def sqlite_path(url: str) -> Path:
     return Path(url[len("sqlite:///") :])
 
 
-class SqliteJobStore(SqliteAbuseRecords):
+class SqliteJobStore(SqliteWebhookRecords, SqliteSeriesRecords, SqliteAbuseRecords):
     """JobStore on one SQLite file; `retention` and `tombstone_ttl` as for the Cassandra store."""
 
     def __init__(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 
-from shared.domain.series import normalise_url
+from shared.domain.urls import normalise_url
 from shared.signing import keyed_hash
 
 URL_PURPOSE = "series-url"

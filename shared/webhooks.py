@@ -1,9 +1,9 @@
 """Webhook secrets and signatures, and the recording of a delivery (used by the webhooks worker, and by
 the janitor for `job.expired`, which must be recorded before the job and its URL are purged).
 
-A job's webhook secret is a keyed hash of its id (its series' id, for a run of a series) under IMGJOB_SECRET_KEY: nothing secret is stored,
-every process can compute it, and it is shown once (the 201 answer of `POST /api/jobs`). Rotating the
-secret key changes the secrets of every job that is still running.
+A job's webhook secret is a keyed hash of its id (its series' id, for a run of a series) under
+IMGJOB_SECRET_KEY: nothing secret is stored, every process can compute it, and it is shown once (the 201
+answer of `POST /api/jobs`). Rotating the secret key changes the secrets of every job that is still running.
 """
 
 from __future__ import annotations

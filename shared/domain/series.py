@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from urllib.parse import urlsplit, urlunsplit
 
 from shared.domain.filters import Filters
 from shared.domain.model import Job, JobStatus
@@ -79,15 +78,3 @@ class Series:
         if status is SeriesStatus.ACTIVE:
             raise ValueError("a series ends as stopped or ended")
         return replace(self, status=status, ended_at=now)
-
-
-def normalise_url(url: str) -> str:
-    """The form two image URLs are compared in (as the scraper's): no fragment, scheme and host lower case."""
-    parts = urlsplit(url.strip())
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        netloc = f"{userinfo}@{hostport.lower()}"
-    else:
-        netloc = netloc.lower()
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, ""))

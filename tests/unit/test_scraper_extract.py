@@ -10,9 +10,10 @@ import requests
 
 from services.scraper.extract import extract_command, extract_urls
 from services.scraper.providers import ProviderBlocked, detect_block
-from services.scraper.providers.base import distinct, normalise_url
+from services.scraper.providers.base import distinct
 from services.scraper.providers.bing_parse import next_offset, next_url, parse_bing_results
 from services.scraper.providers.blocks import CAPTCHA, CONSENT, UNUSUAL_TRAFFIC
+from shared.domain.urls import normalise_url
 from tests.fakeweb import FakeWeb
 from tests.fixtures import bing_results_page
 

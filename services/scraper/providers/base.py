@@ -6,12 +6,13 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from services.scraper.providers.engine_filters import EngineFilters
 from shared.domain.filters import Filters
+from shared.domain.urls import normalise_url
 
 _UNUSABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
@@ -93,19 +94,6 @@ class SearchProvider(Protocol):
     def engine_filters(self, filters: Filters | None) -> EngineFilters:
         """What `filters` become on this engine: its parameters, and the filters it has none for."""
         ...
-
-
-def normalise_url(url: str) -> str:
-    """The form two URLs are compared in: no fragment, scheme and host in lower case."""
-    parts = urlsplit(url.strip())
-    netloc = parts.netloc
-    if "@" in netloc:
-        # Credentials are case-sensitive; only the host part is not.
-        userinfo, _, hostport = netloc.rpartition("@")
-        netloc = f"{userinfo}@{hostport.lower()}"
-    else:
-        netloc = netloc.lower()
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, ""))
 
 
 def is_web_url(url: str) -> bool:

@@ -15,9 +15,6 @@ from urllib3.util.timeout import Timeout
 from shared.address_guard import AddressPolicy, BlockedAddress, guarded_pool
 from shared.domain.webhooks import Outcome, outcome_of
 
-# Receivers' answers are read only this far: their bodies are not ours to keep.
-MAX_ANSWER_BYTES = 64 * 1024
-
 
 @dataclass(frozen=True)
 class TryResult:
@@ -49,12 +46,9 @@ class WebhookSender:
         except (HTTPError, OSError, ValueError) as exc:
             # Timeouts, refused connections, TLS and protocol errors: all worth another try later.
             return TryResult(Outcome.RETRY, type(exc).__name__)
-        try:
-            answer.read(MAX_ANSWER_BYTES)
-        except (HTTPError, OSError):
-            pass  # the status is what counts; an answer cut short after it still decided the try
-        finally:
-            answer.release_conn()
+        # The status decides the try; the body is not read (a receiver dripping it slowly would hold the
+        # worker past the timeout) and the connection is closed rather than reused with it unread.
+        answer.close()
         return TryResult(outcome_of(answer.status), f"HTTP {answer.status}")
 
     def close(self) -> None:

@@ -55,18 +55,6 @@ def link_in(message, pattern: str) -> str:  # type: ignore[no-untyped-def]
     return match.group(0)
 
 
-@pytest.fixture(params=["embedded", "real"])
-def stack(request: pytest.FixtureRequest) -> str:
-    """Embedded adapters in one process, or every service as a process on the real infrastructure."""
-    return str(request.param)
-
-
-@pytest.fixture(scope="module")
-def web() -> FakeWeb:
-    with FakeWeb() as running:
-        yield running
-
-
 def test_a_scheduled_job_is_harvested_zipped_emailed_and_then_forgotten(
     web: FakeWeb, tmp_path: Path, stack: str
 ) -> None:

@@ -27,12 +27,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 LEASE = 8  # seconds a notifier holds an email (the least the setting allows is 5)
 
 
-@pytest.fixture(scope="module")
-def web() -> Iterator[FakeWeb]:
-    with FakeWeb() as running:
-        yield running
-
-
 @pytest.fixture
 def smtp() -> Iterator[ControlledSmtp]:
     server = ControlledSmtp().start()

@@ -28,17 +28,6 @@ LINK_TTL = 25
 COUNT = 4
 
 
-@pytest.fixture(params=["embedded", "real"])
-def stack(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture(scope="module")
-def web() -> FakeWeb:
-    with FakeWeb() as running:
-        yield running
-
-
 def _when(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 

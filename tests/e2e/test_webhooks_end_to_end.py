@@ -26,17 +26,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 LINK_TTL = 8
 
 
-@pytest.fixture(params=["embedded", "real"])
-def stack(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture(scope="module")
-def web() -> FakeWeb:
-    with FakeWeb() as running:
-        yield running
-
-
 def signed_by(secret: str, request: Received) -> bool:
     timestamp = request.headers["X-Imgjob-Timestamp"].encode()
     expected = hmac.new(secret.encode(), timestamp + b"." + request.body, hashlib.sha256).hexdigest()

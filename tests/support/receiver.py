@@ -18,12 +18,23 @@ class Received:
 
 class WebhookReceiver:
     """`answers` are the statuses of the first requests, in order; later ones get `default`.
-    `location` is sent with 3xx answers. Use as a context manager; `url` is its base address."""
+    `location` is sent with 3xx answers. The first `slow` requests are answered only after `hold` seconds
+    (or when the receiver closes), like an endpoint that hangs. Use as a context manager; `url` is its
+    base address."""
 
-    def __init__(self, answers: list[int] | None = None, default: int = 204, location: str | None = None) -> None:
+    def __init__(
+        self,
+        answers: list[int] | None = None,
+        default: int = 204,
+        location: str | None = None,
+        slow: int = 0,
+        hold: float = 0.0,
+    ) -> None:
         self.answers = list(answers or [])
         self.default = default
         self.location = location
+        self.slow, self.hold = slow, hold
+        self._closing = threading.Event()
         self.received: list[Received] = []
         self._lock = threading.Lock()
         receiver = self
@@ -34,6 +45,9 @@ class WebhookReceiver:
                 with receiver._lock:
                     receiver.received.append(Received(self.path, dict(self.headers.items()), body))
                     status = receiver.answers.pop(0) if receiver.answers else receiver.default
+                    hangs = len(receiver.received) <= receiver.slow
+                if hangs:
+                    receiver._closing.wait(receiver.hold)
                 self.send_response(status)
                 if 300 <= status < 400 and receiver.location:
                     self.send_header("Location", receiver.location)
@@ -56,5 +70,6 @@ class WebhookReceiver:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._closing.set()
         self._server.shutdown()
         self._server.server_close()

@@ -182,6 +182,24 @@ def test_a_repeated_event_is_delivered_under_the_same_delivery_id(adapters: Adap
     assert len(ids) == 1, "a receiver drops the copy by its delivery id"
 
 
+def test_a_receiver_that_hangs_is_given_up_on_at_the_timeout_and_tried_again(tmp_path: Path) -> None:
+    adapters = embedded_adapters(tmp_path, utc_now, webhook_timeout=1, webhook_first_retry=0.2)
+    retried = counted(events.JOB_STARTED, "retry")
+    try:
+        with WebhookReceiver(slow=1, hold=30) as receiver:
+            job = add_job(adapters, webhook_url=f"{receiver.url}/slow")
+            delivered = ended(adapters, job.id, events.JOB_STARTED, "delivered")
+            start_webhooks(adapters)
+            adapters.bus.publish(events.job_started(job))
+            # The first try waits at most its 1 s timeout for an answer held back 30 s, then is tried again.
+            wait_until(lambda: counted(events.JOB_STARTED, "retry") == retried + 1, timeout=5, what="a timeout")
+            wait_until(delivered, timeout=10, what="the second try delivered")
+            got = receiver.requests()
+            assert len(got) == 2 and got[0].headers["X-Imgjob-Delivery"] == got[1].headers["X-Imgjob-Delivery"]
+    finally:
+        adapters.close()
+
+
 def test_a_receiver_that_always_fails_stops_getting_the_delivery_at_the_bound(tmp_path: Path) -> None:
     # Tries at 0, 0.3 and 0.9 s; the next would come at 2.1 s, past the 2 s bound: given up after 3.
     adapters = embedded_adapters(tmp_path, utc_now, webhook_first_retry=0.3, webhook_max_age=2)

@@ -14,6 +14,12 @@ export RABBITMQ_ENABLED_PLUGINS_FILE=$DIR/enabled_plugins
 export RABBITMQ_PID_FILE=$DIR/rabbitmq.pid
 export ERL_EPMD_ADDRESS=127.0.0.1
 export HOME=$DIR  # the Erlang cookie lives here, not in the user's home
+# A quorum queue hands an expired message on (the delay ladder's next level) through its dead-letter worker,
+# which, when the next hop cannot take it yet (as right after the broker restarts), tries again only after
+# this many milliseconds: 180000 by default, which held delayed events up to three minutes after a restart.
+# docker-compose.yml sets the same.
+DLX_RETRY_MS=10000
+export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-rabbit dead_letter_worker_publisher_confirm_timeout $DLX_RETRY_MS"
 
 up() {
     if port_open "$PORT"; then log "rabbitmq already answers on 127.0.0.1:$PORT"; return 0; fi

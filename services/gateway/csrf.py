@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import request, session
+from flask import render_template, request, session
 
 FIELD = "csrf_token"
 SESSION_KEY = "csrf"
@@ -38,3 +38,16 @@ def request_is_valid() -> bool:
     if not isinstance(expected, str) or not expected or not sent:
         return False
     return hmac.compare_digest(expected.encode("utf-8"), sent.encode("utf-8", "surrogatepass"))
+
+
+def refused_button(back_url: str) -> tuple[str, int]:
+    """The 400 page for a button's POST without the session's token (an expired page, or another site)."""
+    page = render_template(
+        "error.html",
+        title="Nothing was changed",
+        message="The page this button was on had expired, or the request came from another site. "
+        "Go back, reload the page and try again.",
+        back_url=back_url,
+        back_label="Back",
+    )
+    return page, 400

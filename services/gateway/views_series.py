@@ -113,15 +113,7 @@ def stop(series_id: str) -> PageResult:
         return _bad_signature(series_id)
     if not csrf.request_is_valid():
         metrics().csrf_failures.inc()
-        page = render_template(
-            "error.html",
-            title="Nothing was changed",
-            message="The page this button was on had expired, or the request came from another site. "
-            "Go back, reload the page and try again.",
-            back_url=url_for("series.status", series_id=series_id),
-            back_label="Back",
-        )
-        return page, 400
+        return csrf.refused_button(url_for("series.status", series_id=series_id))
     if stop_series(adapters(), series_id) is None:
         return render_template("not_found.html", message=NO_SUCH_SERIES), 404
     return _page(series_id, stopped_now=True)

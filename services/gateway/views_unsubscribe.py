@@ -72,15 +72,7 @@ def unsubscribe(token: str) -> PageResult:
         channel = "form"
     else:
         metrics().csrf_failures.inc()
-        page = render_template(
-            "error.html",
-            title="Nothing was changed",
-            message="The page this button was on had expired, or the request came from another site. "
-            "Go back, reload the page and try again.",
-            back_url=url_for("unsubscribe.confirm", token=token),
-            back_label="Back",
-        )
-        return page, 400
+        return csrf.refused_button(url_for("unsubscribe.confirm", token=token))
     adapters().store.suppress(address_hash)
     metrics().unsubscribes.labels(channel).inc()
     log.info("an address unsubscribed (%s)", channel)

@@ -10,13 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from services.scraper.handlers import on_job_started
 from shared.domain.filters import Filters
-from shared.domain.model import Job, JobStatus, Link
-from shared.events import JOB_FAILED, JOB_LINKS_COLLECTED, JOB_STARTED, Event
-from tests.browser import chromium
 from tests.fakeweb import FakeWeb
-from tests.support import EventRecorder, SettableClock, embedded_adapters, new_job
+from tests.support.scraping import scrape_job
 
 pytestmark = pytest.mark.browser
 
@@ -39,31 +35,6 @@ def web() -> Iterator[FakeWeb]:
         yield running
 
 
-def scrape(tmp_path: Path, providers: dict[str, str], count: int, filters: Filters) -> tuple[Job, list[Link], Event]:
-    """tests.support.scraping.scrape_job, for a job with `filters`."""
-    adapters = embedded_adapters(
-        tmp_path,
-        SettableClock(),
-        browser=chromium(),
-        search_providers=tuple(providers),
-        search_urls=providers,
-        allow_private_networks=True,
-    )
-    recorder = EventRecorder(adapters)
-    adapters.bus.start()
-    try:
-        job = new_job(adapters.clock, count=count, query="red fox", status=JobStatus.RUNNING, filters=filters)
-        adapters.store.add_job(job)
-        on_job_started(adapters, Event(JOB_STARTED, job.id))
-        adapters.bus.wait_idle(10)
-        (event,) = recorder.of(JOB_LINKS_COLLECTED, job.id) or recorder.of(JOB_FAILED, job.id)
-        stored = adapters.store.get_job(job.id)
-        assert stored is not None
-        return stored, adapters.store.get_links(job.id), event
-    finally:
-        adapters.close()
-
-
 def _args(web: FakeWeb, base: str, path: str) -> list[dict[str, Any]]:
     """The query parameters of the requests the fake engine at `base` received at `path` below it."""
     return [entry["args"] for entry in web.requests() if entry["path"] == urlsplit(base).path + path]
@@ -71,7 +42,7 @@ def _args(web: FakeWeb, base: str, path: str) -> list[dict[str, Any]]:
 
 def test_bing_is_asked_with_filterui_tokens_on_every_page(tmp_path: Path, web: FakeWeb) -> None:
     base = web.bing_url(total=200)
-    job, links, event = scrape(tmp_path, {"bing": base}, count=20, filters=FILTERS)
+    job, links, event = scrape_job(tmp_path, {"bing": base}, count=20, filters=FILTERS)
     tokens = [
         "filterui:imagesize-large",
         "filterui:photo-photo",
@@ -104,7 +75,7 @@ def _engine_side(filters: Filters) -> dict[str, str]:
 
 def test_google_gets_tbs_and_safe_on_the_page_and_its_json_answers(tmp_path: Path, web: FakeWeb) -> None:
     base = web.google_url(total=300)
-    _, links, event = scrape(tmp_path, {"google": base}, count=50, filters=FILTERS)
+    _, links, event = scrape_job(tmp_path, {"google": base}, count=50, filters=FILTERS)
     tbs = "isz:l,itp:photo,ic:specific,isc:red,iar:w,il:cl,qdr:w"
     asked = _args(web, base, "/search")
     pages = [a for a in asked if a.get("udm") == "2"]
@@ -117,7 +88,7 @@ def test_google_gets_tbs_and_safe_on_the_page_and_its_json_answers(tmp_path: Pat
 
 def test_duckduckgo_gets_iaf_f_and_kp_and_its_next_pages_keep_them(tmp_path: Path, web: FakeWeb) -> None:
     base = web.duckduckgo_url(total=400)
-    _, links, event = scrape(tmp_path, {"duckduckgo": base}, count=100, filters=FILTERS)
+    _, links, event = scrape_job(tmp_path, {"duckduckgo": base}, count=100, filters=FILTERS)
     f = "time:Week,size:Large,color:Red,type:photo,layout:Wide,license:Any"
     [page] = _args(web, base, "/")
     assert page["iaf"] == f and page["kp"] == "1"
@@ -132,7 +103,7 @@ def test_duckduckgo_gets_iaf_f_and_kp_and_its_next_pages_keep_them(tmp_path: Pat
 
 def test_brave_gets_its_safe_search_and_records_what_it_lacks(tmp_path: Path, web: FakeWeb) -> None:
     base = web.brave_url(total=100, page=100)
-    _, links, event = scrape(tmp_path, {"brave": base}, count=10, filters=Filters(size="large", safe="off"))
+    _, links, event = scrape_job(tmp_path, {"brave": base}, count=10, filters=Filters(size="large", safe="off"))
     [page] = _args(web, base, "/images")
     assert page["safesearch"] == "off" and "size" not in page
     assert len(links) == 10, "no extra links: nothing for the packager to filter"
@@ -143,7 +114,7 @@ def test_brave_gets_its_safe_search_and_records_what_it_lacks(tmp_path: Path, we
 
 def test_a_job_without_filters_sends_none_and_carries_none(tmp_path: Path, web: FakeWeb) -> None:
     base = web.bing_url(total=50)
-    _, links, event = scrape(tmp_path, {"bing": base}, count=5, filters=Filters())
+    _, links, event = scrape_job(tmp_path, {"bing": base}, count=5, filters=Filters())
     [page] = _args(web, base, "/images/search")
     assert "qft" not in page and page["adlt"] == "moderate"
     assert event.payload == {"links": 5} and len(links) == 5

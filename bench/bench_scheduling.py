@@ -82,6 +82,20 @@ def on_time(args: argparse.Namespace) -> bool:
         cpu = {role: cpu_seconds(stack)[role] - seconds for role, seconds in cpu_before.items()}
         jobs = started_jobs(stack, ids, window_start + 65, window_start + 60 + 180)
         lateness = [(job.started_at - job.scheduled_at) / timedelta(seconds=1) for job in jobs.values()]
+        first_due = min((job.scheduled_at for job in jobs.values()), default=None)
+    if first_due is not None:
+        # Where the time goes: lateness that grows through the minute means starts fall behind arrivals.
+        slices: dict[int, list[float]] = {}
+        for job in jobs.values():
+            offset = int((job.scheduled_at - first_due) / timedelta(seconds=10))
+            slices.setdefault(offset, []).append((job.started_at - job.scheduled_at) / timedelta(seconds=1))
+        print(
+            "lateness by 10 s of due time: "
+            + ", ".join(
+                f"{10 * k}s p50 {percentile(v, 0.5):.2f} p99 {percentile(v, 0.99):.2f}"
+                for k, v in sorted(slices.items())
+            )
+        )
     early = sum(1 for value in lateness if value < 0)
     lost = len(ids) - len(jobs) + (args.jobs - len(ids))
     p50, p99, worst = percentile(lateness, 0.5), percentile(lateness, 0.99), max(lateness, default=float("nan"))

@@ -122,8 +122,8 @@ def job_due(job: Job) -> Event:
     return Event(JOB_DUE, job.id, {"scheduled_at": job.scheduled_at.isoformat()})
 
 
-def job_started(job: Job) -> Event:
-    return Event(JOB_STARTED, job.id)
+def job_started(job_id: str) -> Event:
+    return Event(JOB_STARTED, job_id)
 
 
 def job_links_collected(job: Job, links: int, engine_filters: dict[str, Any] | None = None) -> Event:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime
 
 from shared import events
@@ -11,14 +12,23 @@ from shared.ports import Adapters
 
 log = logging.getLogger(__name__)
 
+# How early a job.due may arrive: the scheduler holds it for the remainder (see publish_due).
+DUE_EARLY_BY = 2.0
+
 
 def _seconds_until(adapters: Adapters, when: datetime) -> float:
     return max(0.0, (when - adapters.clock()).total_seconds())
 
 
 def publish_due(adapters: Adapters, job: Job) -> None:
-    """The scheduler's wake-up call for the job's start time (now, if that has passed)."""
-    adapters.bus.publish(events.job_due(job), delay=_seconds_until(adapters, job.scheduled_at))
+    """The scheduler's wake-up call for the job's start time (now, if that has passed).
+
+    It is sent to arrive up to DUE_EARLY_BY early, after a whole number of such steps, and the
+    scheduler holds it for the rest: on the delay ladder a delay of whole 2-second steps skips the
+    three lowest levels, each a write to a quorum queue (about 1.5 of a job's 4 to 5 hops), and the
+    job starts at its time rather than at the ladder's next tick."""
+    seconds = _seconds_until(adapters, job.scheduled_at)
+    adapters.bus.publish(events.job_due(job), delay=DUE_EARLY_BY * math.floor(seconds / DUE_EARLY_BY))
 
 
 def publish_expiry(adapters: Adapters, job: Job) -> None:

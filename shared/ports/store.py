@@ -76,6 +76,13 @@ class JobStore(WebhookRecords, SeriesRecords, Protocol):
         Every field is written except the progress counters, which only update_progress changes
         (so a transition never rolls them back). False if the job is missing or in another state."""
 
+    def start_due(self, job_id: str, scheduled_at: datetime, now: datetime) -> bool:
+        """Start a job that is scheduled for exactly `scheduled_at` and is no run of a series: running,
+        started at `now`, in one conditional write with no read before it (the scheduler's hot path).
+
+        True if this call started it. False if the job is anything else: missing, started already,
+        cancelled, moved to another time, or a series' run; the caller reads it and decides."""
+
     def update_progress(
         self,
         job_id: str,
@@ -119,9 +126,10 @@ class JobStore(WebhookRecords, SeriesRecords, Protocol):
         `until` is about now: an adapter may look back no further than its retention before it
         (older jobs are gone by the backstop anyway)."""
 
-    def jobs_in(self, status: JobStatus, limit: int = 1000) -> list[Job]:
+    def jobs_in(self, status: JobStatus, limit: int = 1000, scheduled_before: datetime | None = None) -> list[Job]:
         """Jobs currently in `status` (running/packaging for the stuck sweep, finished for expiry),
-        the `limit` earliest by scheduled time, earliest first."""
+        the `limit` earliest by scheduled time, earliest first; only those scheduled before
+        `scheduled_before` if given (a job cannot have run longer than since its time)."""
 
     def expired_jobs(self, now: datetime, limit: int = 1000) -> list[Job]:
         """Jobs whose expiry time has passed and that still hold records, soonest expired first

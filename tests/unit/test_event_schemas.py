@@ -25,7 +25,7 @@ def every_built_event() -> list[Event]:
     ended = job.with_status(JobStatus.FAILED, failure_reason="no images found", expires_at=NOW, finished_at=NOW)
     return [
         events.job_due(job),
-        events.job_started(job),
+        events.job_started(job.id),
         events.job_links_collected(job, 12),
         events.job_ready(job),
         events.job_failed(ended),

@@ -1,9 +1,11 @@
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from services.scheduler import handlers
+from shared import events
 from shared.domain.model import JobStatus
 from shared.events import (
     JOB_DUE,
@@ -16,8 +18,10 @@ from shared.events import (
     QUEUE_PACKAGER,
     Event,
 )
+from shared.lifecycle import DUE_EARLY_BY, publish_due
 from shared.ports import Adapters, DeadLetter
 from tests.support import EventRecorder, SettableClock, new_job
+from tests.support.adapters import embedded_adapters
 
 
 @pytest.fixture
@@ -111,3 +115,29 @@ def test_a_notifier_or_janitor_dead_letter_fails_no_job(
     assert adapters.bus.wait_idle(5)
     assert adapters.store.get_job(job.id).status is JobStatus.RUNNING  # type: ignore[union-attr]
     assert recorder.of(JOB_FAILED, job.id) == [] and recorder.of(JOB_EXPIRE, job.id) == []
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def test_a_due_sent_early_arrives_early_and_the_job_starts_at_its_time_not_before(tmp_path: Path) -> None:
+    """publish_due sends job.due up to DUE_EARLY_BY early (fewer hops on the ladder), and the scheduler
+    holds it until the job's time: on the wall clock, not a test clock, since it really waits."""
+    adapters = embedded_adapters(tmp_path, _wall_clock)
+    try:
+        recorder = EventRecorder(adapters)
+        adapters.bus.start()
+        job = new_job(_wall_clock, delay=DUE_EARLY_BY + 1.5)
+        adapters.store.add_job(job)
+        publish_due(adapters, job)
+        (due,) = recorder.wait_for(events.JOB_DUE, job.id, timeout=10)
+        arrived = _wall_clock()
+        assert timedelta(0) < job.scheduled_at - arrived <= timedelta(seconds=DUE_EARLY_BY)
+        handlers.on_job_due(adapters, due)
+        started = adapters.store.get_job(job.id)
+        assert started is not None and started.status is JobStatus.RUNNING and started.started_at is not None
+        # Both as stored (to the millisecond): never before its time, and not long after it.
+        assert started.scheduled_at <= started.started_at < started.scheduled_at + timedelta(seconds=0.5)
+    finally:
+        adapters.close()

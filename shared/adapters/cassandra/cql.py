@@ -20,6 +20,7 @@ _IF_PROGRESS = " AND ".join(f"{c} = ?" for c in PROGRESS)
 LWT = frozenset(
     {
         "transition_job",
+        "start_due_job",
         "carry_progress",
         "delete_job",
         "claim_email",
@@ -36,6 +37,10 @@ STATEMENTS: dict[str, str] = {
         f"INSERT INTO {{ks}}.jobs (job_id, {', '.join(_WRITTEN)}) VALUES (?{', ?' * len(_WRITTEN)}) USING TTL ?"
     ),
     "transition_job": f"UPDATE {{ks}}.jobs USING TTL ? SET {_SET_WRITTEN} WHERE job_id = ? IF status IN ?",
+    "start_due_job": (
+        "UPDATE {ks}.jobs USING TTL ? SET status = ?, started_at = ? WHERE job_id = ?"
+        " IF status = ? AND scheduled_at = ? AND series_id = null"
+    ),
     # Unset values (the driver's UNSET_VALUE) leave a counter as it is.
     "set_progress": f"UPDATE {{ks}}.jobs USING TTL ? SET {_SET_PROGRESS} WHERE job_id = ?",
     # Re-writes unchanged counters under a later deadline, unless a counter changed meanwhile.
@@ -87,7 +92,10 @@ STATEMENTS: dict[str, str] = {
     "delete_status": (
         "DELETE FROM {ks}.jobs_by_status WHERE status = ? AND shard = ? AND scheduled_at = ? AND job_id = ?"
     ),
-    "scan_status": "SELECT scheduled_at, job_id FROM {ks}.jobs_by_status WHERE status = ? AND shard = ? LIMIT ?",
+    "scan_status": (
+        "SELECT scheduled_at, job_id FROM {ks}.jobs_by_status WHERE status = ? AND shard = ? AND scheduled_at < ?"
+        " LIMIT ?"
+    ),
     "insert_rate_mark": (
         "INSERT INTO {ks}.rate_marks (rate_key, window_seconds, window_start, hit) VALUES (?, ?, ?, ?) USING TTL ?"
     ),

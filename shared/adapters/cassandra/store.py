@@ -43,6 +43,7 @@ from shared.adapters.cassandra.rows import (
 from shared.adapters.cassandra.schema import parse_cassandra_url
 from shared.adapters.cassandra.series import CassandraSeriesRecords
 from shared.adapters.cassandra.session import CqlSession
+from shared.adapters.cassandra.starts import CassandraDueStarts
 from shared.adapters.cassandra.webhooks import CassandraWebhookRecords
 from shared.adapters.store_rules import (
     DEFAULT_RETENTION,
@@ -60,7 +61,7 @@ _MS = timedelta(milliseconds=1)
 Judge = Callable[[Row, Job | None], tuple[Verdict, Call | None]]
 
 
-class CassandraJobStore(CassandraWebhookRecords, CassandraSeriesRecords, CassandraAbuseRecords):
+class CassandraJobStore(CassandraDueStarts, CassandraWebhookRecords, CassandraSeriesRecords, CassandraAbuseRecords):
     """JobStore on Cassandra, for `cassandra://[user:pass@]h1[,h2...][:port]/keyspace[?replication=N&datacenter=DC]`.
 
     `retention` is the backstop bound of store_rules (also how far back the due and expiry scans
@@ -231,8 +232,11 @@ class CassandraJobStore(CassandraWebhookRecords, CassandraSeriesRecords, Cassand
         upper = to_ms(now)  # bounded for the same reason as due_jobs
         return self._scan("scan_expiry", upper - self._retention_ms, upper, limit, expiry_verdict)
 
-    def jobs_in(self, status: JobStatus, limit: int = 1000) -> list[Job]:
-        hints = self._cql.run_many(("scan_status", [status.value, n, limit]) for n in range(STATUS_SHARDS))
+    def jobs_in(self, status: JobStatus, limit: int = 1000, scheduled_before: datetime | None = None) -> list[Job]:
+        # Every hint a shard gives is checked against its job row: the bound keeps the stuck sweep from
+        # reading every running job (10,000 a minute at peak) to find the few that started long ago.
+        before = to_ms(scheduled_before) if scheduled_before is not None else 2**62
+        hints = self._cql.run_many(("scan_status", [status.value, n, before, limit]) for n in range(STATUS_SHARDS))
         found = self._judge([hint for rows in hints for hint in rows], status_verdict(status))
         return sorted(found, key=lambda job: (job.scheduled_at, job.id))[:limit]
 

@@ -31,7 +31,7 @@ class _Queue:
     name: str
     handler: Handler
     workers: int
-    inbox: queue.Queue[tuple[Event, int]] = field(default_factory=queue.Queue)
+    inbox: queue.Queue[tuple[Event, int] | None] = field(default_factory=queue.Queue)
 
 
 class MemoryBus:
@@ -124,6 +124,11 @@ class MemoryBus:
         self._stopping.set()
         with self._cond:
             self._cond.notify_all()
+        # Workers wait on their inbox with no timeout (a scheduler has a hundred): one None each ends them.
+        if self._started:
+            for target in self._queues.values():
+                for _ in range(target.workers):
+                    target.inbox.put(None)
         for thread in self._threads:
             thread.join(timeout=5)
 
@@ -171,11 +176,12 @@ class MemoryBus:
                     self._queues[destination].inbox.put((event, attempts))
 
     def _work(self, target: _Queue) -> None:
-        while not self._stopping.is_set():
-            try:
-                event, attempts = target.inbox.get(timeout=0.2)
-            except queue.Empty:
-                continue
+        while True:
+            item = target.inbox.get()
+            if item is None:
+                target.inbox.task_done()
+                return
+            event, attempts = item
             try:
                 target.handler(event)
             except Exception:

@@ -16,7 +16,7 @@ from shared.adapters.rabbitmq import dead_letters
 from shared.adapters.rabbitmq.connection import NOT_FOUND, close_quietly, connect, validate_url
 from shared.adapters.rabbitmq.consumer import DeliveryHandler, QueueConsumer
 from shared.adapters.rabbitmq.ladder import delay_routing_key, delay_seconds, entry_level
-from shared.adapters.rabbitmq.publisher import Publisher
+from shared.adapters.rabbitmq.publisher import Publisher, PublisherPool
 from shared.adapters.rabbitmq.topology import Declarer, Names, delete_topology
 from shared.event_contract import check_published
 from shared.events import EXCHANGE, Event
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 ARRIVAL_GRACE = 2.0
 # Delayed events further away than this are not remembered: a drain does not wait for them anyway.
 TRACKED_DELAY = 3600.0
+# Publishes of one process in flight at once, each on a connection of its own (see PublisherPool).
+PUBLISH_CHANNELS = 8
 
 
 class RabbitMqBus:
@@ -68,7 +70,11 @@ class RabbitMqBus:
         self._lock = threading.Lock()
         self._delayed: dict[str, float] = {}  # event_id -> monotonic time it is due
         self._stopping = threading.Event()
+        # Declarations and probes use one channel; events are published through the pool.
         self._publisher = Publisher(url, "imgjob publisher", publish_retry_for, self._stopping)
+        self._publishers = PublisherPool(
+            partial(Publisher, url, "imgjob publisher", publish_retry_for, self._stopping), PUBLISH_CHANNELS
+        )
 
     def subscribe(self, queue: str, event_types: Iterable[str], handler: Handler, concurrency: int = 1) -> None:
         if concurrency < 1:
@@ -106,7 +112,7 @@ class RabbitMqBus:
             type=event.type,
             timestamp=int(time.time()),
         )
-        self._publisher.publish(exchange, routing_key, event.to_json(), properties)
+        self._publishers.publish(exchange, routing_key, event.to_json(), properties)
         if 0 < seconds <= TRACKED_DELAY:
             with self._lock:
                 self._delayed[event.event_id] = time.monotonic() + seconds
@@ -182,6 +188,7 @@ class RabbitMqBus:
             self._started = False
         for consumer in consumers:
             consumer.stop()
+        self._publishers.close()
         self._publisher.close()
 
     def delete_topology(self) -> None:

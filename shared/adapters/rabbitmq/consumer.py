@@ -69,7 +69,7 @@ class QueueConsumer:
         self._unsettled: set[Token] = set()
         self._running = 0
         self._generation = 0
-        self._work: queue.Queue[tuple[Any, Any, Token, Event, dict[str, Any]]] = queue.Queue()
+        self._work: queue.Queue[tuple[Any, Any, Token, Event, dict[str, Any]] | None] = queue.Queue()
         self._threads = [threading.Thread(target=self._consume, daemon=True, name=f"amqp-{queue_name}")]
         self._threads += [
             threading.Thread(target=self._serve, daemon=True, name=f"amqp-{queue_name}-{i}") for i in range(prefetch)
@@ -82,7 +82,13 @@ class QueueConsumer:
     def stop(self) -> None:
         self._stopping.set()
         deadline = time.monotonic() + DRAIN_TIMEOUT + 2
-        for thread in self._threads:
+        io_thread, workers = self._threads[0], self._threads[1:]
+        io_thread.join(timeout=max(deadline - time.monotonic(), 0.1))
+        # Workers block on the queue with no timeout (a scheduler has a hundred of them, idle most of
+        # the time): one None each, behind whatever the drain left, ends them.
+        for _ in workers:
+            self._work.put(None)
+        for thread in workers:
             thread.join(timeout=max(deadline - time.monotonic(), 0.1))
 
     def consuming(self) -> bool:
@@ -189,12 +195,10 @@ class QueueConsumer:
 
     def _serve(self) -> None:
         while True:
-            try:
-                connection, channel, token, event, headers = self._work.get(timeout=0.2)
-            except queue.Empty:
-                if self._stopping.is_set():
-                    return
-                continue
+            work = self._work.get()
+            if work is None:
+                return
+            connection, channel, token, event, headers = work
             with self._lock:
                 if token not in self._unsettled:
                     continue  # taken before a reconnect: the broker has put it back already

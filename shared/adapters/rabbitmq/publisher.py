@@ -135,3 +135,48 @@ class Publisher:
         close_quietly(self._connection)
         self._connection = None
         self._channel = None
+
+
+class PublisherPool:
+    """Publishes on up to `size` confirm channels at once, each a Publisher of its own connection.
+
+    A publish holds its channel until the broker confirms it, which for a quorum queue is after the
+    write reached disk: on one channel every thread of a process waited in line for the one before it
+    (a scheduler's 16 handler threads spent a quarter of their time there). Several channels keep
+    several messages in flight, and the broker writes their confirms together. Connections are opened
+    only as concurrent publishes need them; the most recently used is taken first."""
+
+    def __init__(self, make: Callable[[], Publisher], size: int) -> None:
+        if size < 1:
+            raise ValueError("a publisher pool needs at least one publisher")
+        self._make = make
+        self._size = size
+        self._lock = threading.Lock()
+        self._made: list[Publisher] = []
+        self._idle: list[Publisher] = []
+        self._returned = threading.Condition(self._lock)
+
+    def publish(self, exchange: str, routing_key: str, body: bytes, properties: pika.BasicProperties) -> None:
+        publisher = self._take()
+        try:
+            publisher.publish(exchange, routing_key, body, properties)
+        finally:
+            with self._lock:
+                self._idle.append(publisher)
+                self._returned.notify()
+
+    def close(self) -> None:
+        with self._lock:
+            made = list(self._made)
+        for publisher in made:
+            publisher.close()  # each reopens on its next publish, like a lone Publisher
+
+    def _take(self) -> Publisher:
+        with self._lock:
+            while not self._idle and len(self._made) >= self._size:
+                self._returned.wait()
+            if self._idle:
+                return self._idle.pop()
+            publisher = self._make()
+            self._made.append(publisher)
+            return publisher

@@ -148,6 +148,15 @@ class SqliteJobStore(SqliteWebhookRecords, SqliteSeriesRecords, SqliteAbuseRecor
             )
         return cursor.rowcount == 1
 
+    def start_due(self, job_id: str, scheduled_at: datetime, now: datetime) -> bool:
+        with self._db.transaction(self._sweep) as conn:
+            cursor = conn.execute(
+                "UPDATE jobs SET status = ?, started_at = ? WHERE id = ? AND status = ? AND scheduled_at = ?"
+                " AND series_id IS NULL",
+                (JobStatus.RUNNING.value, ts(now), job_id, JobStatus.SCHEDULED.value, ts(scheduled_at)),
+            )
+        return cursor.rowcount == 1
+
     def update_progress(
         self,
         job_id: str,
@@ -237,10 +246,12 @@ class SqliteJobStore(SqliteWebhookRecords, SqliteSeriesRecords, SqliteAbuseRecor
             ).fetchall()
         return [job_from_row(r) for r in rows]
 
-    def jobs_in(self, status: JobStatus, limit: int = 1000) -> list[Job]:
+    def jobs_in(self, status: JobStatus, limit: int = 1000, scheduled_before: datetime | None = None) -> list[Job]:
+        before = ts(scheduled_before) if scheduled_before is not None else float("inf")
         with self._db.transaction(self._sweep) as conn:
             rows = conn.execute(
-                "SELECT * FROM jobs WHERE status = ? ORDER BY scheduled_at, id LIMIT ?", (status.value, limit)
+                "SELECT * FROM jobs WHERE status = ? AND scheduled_at < ? ORDER BY scheduled_at, id LIMIT ?",
+                (status.value, before, limit),
             ).fetchall()
         return [job_from_row(r) for r in rows]
 

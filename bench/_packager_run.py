@@ -4,13 +4,15 @@
 
 Creates a job in `packaging` with the URLs (one a line) as its links in a SQLite store under WORK_DIR,
 runs the packager's handler for its `job.links_collected` as `imgjob packager` would, and prints one
-JSON line: seconds taken, the job's outcome, and this process's memory high-water mark (VmHWM).
+JSON line: seconds and CPU seconds taken, the job's outcome, and this process's memory high-water mark
+(VmHWM).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import sys
 import time
@@ -55,9 +57,9 @@ def main(urls_file: str, work_dir: str, blob_url: str | None = None) -> int:
     handler = build_service(adapters).handlers[JOB_LINKS_COLLECTED]
     idle_kb = memory_kb("VmRSS")
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), os.times()
     handler(Event(JOB_LINKS_COLLECTED, job.id))
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, os.times()
 
     peak_kb = memory_kb("VmHWM")
     done = adapters.store.get_job(job.id)
@@ -70,6 +72,9 @@ def main(urls_file: str, work_dir: str, blob_url: str | None = None) -> int:
     adapters.close()
     report = {
         "seconds": seconds,
+        # CPU of this process while the job ran (all its threads): on a shared machine a steadier
+        # figure than the seconds, which other processes' load stretches.
+        "cpu_seconds": cpu.user + cpu.system - cpu_started.user - cpu_started.system,
         "status": done.status.value,
         "images": done.progress.images_downloaded,
         "failed": done.progress.images_failed,

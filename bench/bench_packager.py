@@ -76,10 +76,10 @@ def image_urls(ports: dict[str, int], count: int, kb: int, latency_ms: int) -> l
 
 
 def warm_up(urls: list[str]) -> None:
-    """Have the server draw every picture once (it caches them), so neither contender pays for it."""
-    quick = [url.split("?")[0] + "?pad_kb=0" for url in urls]
+    """Have the server draw and pad every image once (it keeps them, as a CDN's edge cache does), so
+    neither contender pays for it: `urls` are the images without their latency."""
     with ThreadPoolExecutor(8) as pool:
-        for response in pool.map(lambda url: requests.get(url, timeout=30), quick):
+        for response in pool.map(lambda url: requests.get(url, timeout=30), urls):
             response.raise_for_status()
 
 
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="imgjob-bench-") as temp:
             work = Path(temp)
             urls = image_urls(ports, args.images, args.kb, args.latency_ms)
-            warm_up(urls)
+            warm_up(image_urls(ports, args.images, args.kb, 0))
             baseline = sequential_loop(urls, work / "sequential")
             for n, store in enumerate(stores):
                 where = "MinIO" if store and store.startswith("s3://") else "files"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,8 +23,11 @@ from urllib3.util import Timeout
 
 from services.packager.guard import BlockedAddress
 from services.packager.hosts import PerHostBound
+from services.packager.spool import SPOOL_BYTES, Body, Spool
 
-CHUNK = 64 * 1024
+# Reads of up to this much: a typical image in one or two reads, each a pass through urllib3's Python.
+READ_CHUNK = 256 * 1024
+DRAIN_MAX = 64 * 1024  # the most of an unused response's body that is drained to keep its connection
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 HEADERS = {
     "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) imgjob/0.1",
@@ -58,7 +59,7 @@ class FetchFailed(Exception):
 
 @dataclass(frozen=True)
 class Fetched:
-    path: Path
+    body: Body  # in memory or a temporary file: the caller discards it
     size: int
     sha256: str
     final_url: str
@@ -92,17 +93,25 @@ def _retry_after(value: str | None) -> float | None:
 class Fetcher:
     """Thread-safe; one per process, so the per-host bound holds across concurrent jobs too."""
 
-    def __init__(self, pool: PoolManager, limits: Limits, per_host: int, temp_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        pool: PoolManager,
+        limits: Limits,
+        per_host: int,
+        temp_dir: Path | None = None,
+        spool_bytes: int = SPOOL_BYTES,
+    ) -> None:
         # urllib3 itself rather than requests: half the CPU per request, and no proxy, .netrc or
         # cookie handling to switch off. Redirects and retries are ours, one hop at a time.
         self._pool = pool
         self._limits = limits
-        self._temp_dir = temp_dir
+        self._temp_dir = temp_dir  # for bodies over `spool_bytes`; smaller ones stay in memory
+        self._spool_bytes = spool_bytes
         self.hosts = PerHostBound(per_host)
         self.sleep: Callable[[float], None] = time.sleep
 
     def fetch(self, url: str, referer: str | None = None, stop: Stop | None = None) -> Fetched:
-        """Download `url` into a temporary file (the caller deletes it) or raise FetchFailed.
+        """Download `url` (into memory or a temporary file: the caller discards its body) or raise FetchFailed.
 
         `stop`, if given, is asked before each request and while the body streams in (with its
         declared and then its received size); a reason it gives ends the download as FetchFailed.
@@ -197,31 +206,31 @@ class Fetcher:
             except FetchFailed:
                 _close(response)
                 raise
-        fd, name = tempfile.mkstemp(prefix="imgjob-", suffix=".part", dir=self._temp_dir)
-        path = Path(name)
+        large = declared.isdigit() and int(declared) > self._spool_bytes
+        spool = Spool(self._spool_bytes, self._temp_dir, to_file=large)
         digest = hashlib.sha256()
         size = 0
         try:
-            with os.fdopen(fd, "wb") as out:
-                while True:
-                    chunk = self._read(response, deadline)
-                    if not chunk:
-                        break
-                    size += len(chunk)
-                    if size > cap:
-                        raise too_large
-                    _check_stop(stop, size)
-                    digest.update(chunk)
-                    out.write(chunk)
+            while True:
+                chunk = self._read(response, deadline)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > cap:
+                    raise too_large
+                _check_stop(stop, size)
+                digest.update(chunk)
+                spool.write(chunk)
             if size == 0:
                 raise FetchFailed("empty response")
+            body = spool.finish()
         except BaseException:
             _close(response)
-            path.unlink(missing_ok=True)
+            spool.abandon()
             raise
         # Read to the end: the connection goes back to the pool for the host's next image.
         response.release_conn()
-        return Fetched(path=path, size=size, sha256=digest.hexdigest(), final_url=url)
+        return Fetched(body=body, size=size, sha256=digest.hexdigest(), final_url=url)
 
     def _read(self, response: BaseHTTPResponse, deadline: float) -> bytes:
         remaining = deadline - time.monotonic()
@@ -235,7 +244,7 @@ class Fetcher:
             if sock is not None:
                 sock.settimeout(remaining)
         try:
-            return response.read1(CHUNK, decode_content=False)
+            return response.read1(READ_CHUNK, decode_content=False)
         except (ReadTimeoutError, TimeoutError):
             raise FetchFailed("timed out") from None
         except (ProtocolError, HTTPError, OSError):
@@ -258,7 +267,7 @@ def _discard(response: BaseHTTPResponse) -> None:
     """Drop a response we will not use; a short body is drained so its connection can be reused."""
     try:
         length = int(response.headers.get("Content-Length", "-1"))
-        if 0 <= length <= CHUNK:
+        if 0 <= length <= DRAIN_MAX:
             response.drain_conn()
             response.release_conn()
             return

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from services.packager import series
-from services.packager.archive import delete_images, store_image, write_zip
+from services.packager.archive import delete_images, read_ahead_for, store_image, write_zip
 from services.packager.budget import JobByteBudget
 from services.packager.download import (
     Downloaded,
@@ -142,7 +142,8 @@ def package_job(adapters: Adapters, downloader: Downloader, job: Job, engine_fil
         delete_images(adapters.blobs, job.id)
         fail_job(adapters, job.id, series.nothing_new(package) or _failure_reason(len(links), package))
         return
-    zip_bytes = write_zip(adapters.blobs, job, package, engine_filters if isinstance(engine_filters, dict) else None)
+    filters = engine_filters if isinstance(engine_filters, dict) else None
+    zip_bytes = write_zip(adapters.blobs, job, package, filters, read_ahead_for(settings.blob_url))
     series.remember_delivered(adapters, job, package)
     job_packaged(time.monotonic() - started)
     delete_images(adapters.blobs, job.id)

@@ -12,6 +12,7 @@ import math
 import threading
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image
 
@@ -27,7 +28,7 @@ _COSINES = [[math.cos(math.pi * (2 * x + 1) * u / (2 * SIDE)) for x in range(SID
 _DECODES = threading.BoundedSemaphore(2)
 
 
-def perceptual_hash(path: Path) -> int:
+def perceptual_hash(source: Path | BinaryIO) -> int:
     """The image's 64-bit perceptual hash (the first frame of an animation).
 
     Raises the decoder's error (OSError, ValueError, ...) on a file whose pixels do not decode.
@@ -35,7 +36,7 @@ def perceptual_hash(path: Path) -> int:
     with _DECODES, warnings.catch_warnings():
         # The pixel cap was checked by `verify`; Pillow's own bomb warning adds nothing here.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             # JPEG can decode straight at a fraction of its size: far less memory and time.
             image.draft("L", (SIDE * 4, SIDE * 4))
             grey = image.convert("L").resize((SIDE, SIDE), Image.Resampling.BOX)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -35,7 +36,7 @@ class ImageInfo:
     height: int
 
 
-def inspect_image(path: Path, max_pixels: int = MAX_PIXELS) -> ImageInfo:
+def inspect_image(source: Path | BinaryIO, max_pixels: int = MAX_PIXELS) -> ImageInfo:
     """Decode the header and run Pillow's structural check; raise NotAnImage with a short reason.
 
     The pixels are not decoded: that would cost up to width x height x 4 bytes per image, and the
@@ -46,7 +47,7 @@ def inspect_image(path: Path, max_pixels: int = MAX_PIXELS) -> ImageInfo:
             # Over Pillow's own bomb threshold it warns first and raises at twice that; our cap is
             # the one that counts, so the warning is noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path, formats=list(FORMATS)) as image:
+            with Image.open(source, formats=list(FORMATS)) as image:
                 fmt = image.format or ""
                 width, height = image.size
                 if width <= 0 or height <= 0:

@@ -118,7 +118,7 @@ def test_retries_server_errors_with_backoff_then_gives_up(web: FakeWeb) -> None:
     gives_up = f"{web.url}/img/2.jpg?fail_first=3&t={stamp}"
     fetched = downloader.fetcher.fetch(recovers)
     assert fetched.size > 0
-    fetched.path.unlink()
+    fetched.body.discard()
     assert waits == [0.5, 1.0]
     waits.clear()
     with pytest.raises(FetchFailed, match=r"^HTTP 503$"):
@@ -190,7 +190,7 @@ def test_connections_are_reused_per_host(monkeypatch: pytest.MonkeyPatch) -> Non
         for n in range(1, 11):
             fetched = downloader.fetcher.fetch(f"http://127.0.0.1:{server.server_port}/img/{n}.jpg")
             digests.add(fetched.sha256)
-            fetched.path.unlink()
+            fetched.body.discard()
     finally:
         server.shutdown()
         server.server_close()
@@ -233,3 +233,26 @@ def test_connect_timeout() -> None:
         for filler in fillers:
             filler.close()
         listener.close()
+
+
+def test_small_bodies_are_checked_in_place_large_ones_only_in_the_check_threads(
+    web: FakeWeb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    downloader = Downloader(OPEN, check_workers=2)
+    checked_in: dict[str, str] = {}
+    real_check = downloader._check
+
+    def recording_check(link: Link, fetched: Any) -> Any:
+        checked_in[link.url] = threading.current_thread().name
+        return real_check(link, fetched)
+
+    monkeypatch.setattr(downloader, "_check", recording_check)
+    small, large = f"{web.url}/img/1.jpg?pad_kb=100", f"{web.url}/img/2.jpg?pad_kb=600"  # the spool keeps 512 KB
+    outcomes = _run(downloader, [small, large])
+    assert all(isinstance(o, StoredImage) for o in outcomes.values()), outcomes
+    assert checked_in[small].startswith("download"), checked_in
+    assert checked_in[large].startswith("check"), checked_in
+
+
+def test_no_links_no_outcomes() -> None:
+    assert list(Downloader(OPEN).download([], _keep)) == []

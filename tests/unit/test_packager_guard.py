@@ -276,7 +276,7 @@ def test_redirect_to_a_private_address_is_refused(web: FakeWeb, resolver: dict[s
     # The same allowed host serves images as usual.
     fetched = downloader.fetcher.fetch(f"http://cdn.example.test:{port}/img/1.jpg")
     assert fetched.size > 0
-    fetched.path.unlink()
+    fetched.body.discard()
 
 
 def test_environment_proxies_are_not_used(web: FakeWeb, monkeypatch: pytest.MonkeyPatch, connects: list[Any]) -> None:
@@ -286,6 +286,6 @@ def test_environment_proxies_are_not_used(web: FakeWeb, monkeypatch: pytest.Monk
     monkeypatch.setenv("ALL_PROXY", "socks5://10.9.9.9:1080")
     downloader = _guarded(allow_private=True)
     fetched = downloader.fetcher.fetch(f"{web.url}/img/2.png")
-    fetched.path.unlink()
+    fetched.body.discard()
     assert connects and all(address[0] == "127.0.0.1" for address in connects)
     assert not isinstance(downloader.fetcher._pool, ProxyManager)

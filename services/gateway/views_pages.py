@@ -81,15 +81,7 @@ def check_csrf() -> PageResult | None:
         return _render_form(_form_values(request.form), {"body": csrf.EXPIRED_FORM}), 400
     job_id = (request.view_args or {}).get("job_id", "")
     back = url_for("pages.status", job_id=job_id) if is_job_id(str(job_id)) else url_for("pages.form")
-    page = render_template(
-        "error.html",
-        title="Nothing was changed",
-        message="The page this button was on had expired, or the request came from another site. "
-        "Go back, reload the page and try again.",
-        back_url=back,
-        back_label="Back",
-    )
-    return page, 400
+    return csrf.refused_button(back)
 
 
 def _too_many(values: dict[str, Any], refusal: Refusal) -> WerkzeugResponse:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import argparse
 import resource
+from typing import Any
 
-from _stack import cpu_seconds, machine, running_stack
+from _stack import Stack, cpu_seconds, machine, running_stack
 
 BASELINE = {"rate": 141.0, "p99_ms": 203.0, "healthz": 521.0}
 RATE_TARGET = 300.0
@@ -32,6 +33,19 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _measured(stack: Stack, *args: str) -> tuple[dict[str, Any], dict[str, float]]:
+    """A load run's summary and the CPU seconds each process (by role) spent during it."""
+    cpu_before, load_before = cpu_seconds(stack), _children_cpu()
+    summary = stack.load(*args)
+    cpu = {role: cpu_seconds(stack)[role] - seconds for role, seconds in cpu_before.items()}
+    cpu["load generator"] = _children_cpu() - load_before
+    return summary, cpu
+
+
+def _per_request(cpu: dict[str, float], requests: int) -> str:
+    return ", ".join(f"{role} {1000 * seconds / max(requests, 1):.2f}" for role, seconds in cpu.items())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -42,11 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     with running_stack() as stack:
         stack.start_gateway(args.workers)
         stack.load("--submit", "--seconds", "3", *clients)  # warm up: connections, prepared statements
-        healthz = stack.load("--path", "/healthz", "--seconds", str(args.seconds / 2), *clients)
-        cpu_before, load_before = cpu_seconds(stack), _children_cpu()
-        submit = stack.load("--submit", "--seconds", str(args.seconds), *clients)
-        cpu = {role: cpu_seconds(stack)[role] - seconds for role, seconds in cpu_before.items()}
-        cpu["load generator"] = _children_cpu() - load_before
+        healthz, healthz_cpu = _measured(stack, "--path", "/healthz", "--seconds", str(args.seconds / 2), *clients)
+        submit, cpu = _measured(stack, "--submit", "--seconds", str(args.seconds), *clients)
     share = submit["rate"] / healthz["rate"]
     failed = {status: n for status, n in submit["statuses"].items() if status != "201"}
     print(f"gateway: gunicorn, {args.workers} workers, {args.clients} clients, Cassandra and RabbitMQ ({machine()})")
@@ -60,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'now':22}{submit['rate']:14.0f}{submit['p50_ms']:8.1f}{submit['p99_ms']:8.1f}"
         f"{healthz['rate']:11.0f}{share:7.0%}"
     )
-    per_submission = {role: 1000 * seconds / max(submit["ok"], 1) for role, seconds in cpu.items()}
-    print("CPU ms per submission: " + ", ".join(f"{role} {ms:.2f}" for role, ms in per_submission.items()))
+    print(f"CPU ms per submission: {_per_request(cpu, submit['ok'])}")
+    print(f"CPU ms per /healthz:   {_per_request(healthz_cpu, healthz['ok'])}")
     if failed:
         print(f"answers other than 201: {failed}")
     ok = not failed and submit["rate"] >= RATE_TARGET and submit["p99_ms"] < P99_TARGET_MS and share >= SHARE_TARGET

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
@@ -53,13 +54,52 @@ def submit_job(adapters: Adapters, submission: Submission) -> Job:
 
     Raises Unsubscribed if the address's mailbox is on the suppression list: the job could only
     send it emails it asked not to get."""
-    if adapters.store.is_suppressed(mailbox_hash(adapters.settings.secret_key, submission.email)):
-        raise Unsubscribed()
-    if submission.recurrence is not None:
-        return start_series(adapters, submission)  # its first run
+    job = store_jobs(adapters, [submission], [new_id()])[0]
+    if isinstance(job, Unsubscribed):
+        raise job
+    announce_job(adapters, job)
+    return job
+
+
+def new_id() -> str:
+    """A new job's (or series') id."""
+    return uuid.uuid4().hex
+
+
+def store_jobs(adapters: Adapters, submissions: Sequence[Submission], ids: Sequence[str]) -> list[Job | Unsubscribed]:
+    """Store the submissions' new scheduled jobs together, each a job, or Unsubscribed for a mailbox on
+    the suppression list. `ids` (from new_id) are the jobs', or for a recurring search its series',
+    whose first run is returned (and is announced already); every other job's `job.due` is the caller's
+    to publish, with announce_job. Storing the same submissions with the same ids again is harmless."""
+    secret = adapters.settings.secret_key
+    suppressed = adapters.store.suppressed([mailbox_hash(secret, submission.email) for submission in submissions])
     now = adapters.clock()
-    job = Job(
-        id=uuid.uuid4().hex,
+    outcomes: list[Job | Unsubscribed] = []
+    for submission, given_id in zip(submissions, ids, strict=True):
+        if mailbox_hash(secret, submission.email) in suppressed:
+            outcomes.append(Unsubscribed())
+        elif submission.recurrence is not None:
+            outcomes.append(start_series(adapters, submission, given_id))  # its first run
+        else:
+            outcomes.append(_new_job(given_id, submission, now))
+    adapters.store.add_jobs([job for job in outcomes if isinstance(job, Job) and job.series_id is None])
+    return outcomes
+
+
+def announce_job(adapters: Adapters, job: Job) -> None:
+    """Publish a stored job's `job.due` (a series' first run was announced when its series started)."""
+    if job.series_id is not None:
+        return
+    # The scheduler's sweeper republishes due jobs whose message was lost, so a crash between storing
+    # and this delays the job instead of losing it.
+    publish_due(adapters, job)
+    # Ids and times only: the query and the address are the person's business, not the log's.
+    log.info("job %s scheduled for %s", job.id, job.scheduled_at.isoformat())
+
+
+def _new_job(job_id: str, submission: Submission, now: datetime) -> Job:
+    return Job(
+        id=job_id,
         query=submission.query,
         email=submission.email,
         count=submission.count,
@@ -70,13 +110,6 @@ def submit_job(adapters: Adapters, submission: Submission) -> Job:
         filters=submission.filters,
         webhook_url=submission.webhook_url,
     )
-    adapters.store.add_job(job)
-    # The scheduler's sweeper republishes due jobs whose message was lost, so a crash between
-    # these two lines delays the job instead of losing it.
-    publish_due(adapters, job)
-    # Ids and times only: the query and the address are the person's business, not the log's.
-    log.info("job %s scheduled for %s", job.id, job.scheduled_at.isoformat())
-    return job
 
 
 def cancel_job(adapters: Adapters, job_id: str) -> Job | None:

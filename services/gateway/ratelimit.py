@@ -23,7 +23,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -135,6 +135,30 @@ class Limits:
     def admit(self, address: str, email: str | None = None) -> Refusal | None:
         """Count one submission attempt from `address` (valid or not: each costs us work) and, for a
         valid one, one job for `email`; the refusal of the first limit it is over, if any."""
+        return self.admit_all([(address, email)])[0]
+
+    def admit_all(self, attempts: Sequence[tuple[str, str | None]]) -> list[Refusal | None]:
+        """`admit` for several attempts, `(address, email or None)`, counted in one call to the store."""
+        checks = [self._checks(address, email) for address, email in attempts]
+        hits = [RateHit(key, rate.window, rate.limit) for attempt in checks for rate, key, _, _ in attempt]
+        if not hits:
+            return [None] * len(attempts)
+        now = self.clock()
+        counts = iter(self.counters.hit_rate_limits(hits, now))
+        refusals: list[Refusal | None] = []
+        for attempt in checks:
+            refusal = None
+            for rate, _, limit, what in attempt:
+                if next(counts) > rate.limit and refusal is None:
+                    _, end_ms = rate_window(now, rate.window)
+                    wait = max(1.0, end_ms / 1000 - now.timestamp())  # until the window ends
+                    message = f"{what} (at most {rate.describe()}). Please try again in {wait_phrase(wait)}."
+                    refusal = Refusal(limit, wait, message)
+            refusals.append(refusal)
+        return refusals
+
+    def _checks(self, address: str, email: str | None) -> list[tuple[Rate, str, str, str]]:
+        """The limits an attempt is counted against: (rate, counter key, limit name, what to say)."""
         checks: list[tuple[Rate, str, str, str]] = []
         if self.per_address is not None:
             key = network_key(self.secret_key, address)
@@ -142,16 +166,4 @@ class Limits:
         if email is not None and self.per_email is not None:
             key = mailbox_key(self.secret_key, email)
             checks.append((self.per_email, key, "email", "Too many jobs for this email address"))
-        if not checks:
-            return None
-        now = self.clock()
-        counts = self.counters.hit_rate_limits(
-            [RateHit(key, rate.window, rate.limit) for rate, key, _, _ in checks], now
-        )
-        for (rate, _, limit, what), count in zip(checks, counts, strict=True):
-            if count > rate.limit:
-                _, end_ms = rate_window(now, rate.window)
-                wait = max(1.0, end_ms / 1000 - now.timestamp())  # until the window ends
-                message = f"{what} (at most {rate.describe()}). Please try again in {wait_phrase(wait)}."
-                return Refusal(limit, wait, message)
-        return None
+        return checks

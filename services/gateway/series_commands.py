@@ -6,7 +6,6 @@ Plain functions over the adapters, no Flask (as services.gateway.commands).
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,15 +18,16 @@ from shared.ports import Adapters
 log = logging.getLogger(__name__)
 
 
-def start_series(adapters: Adapters, submission: Submission) -> Job:
-    """Store the series and its first run, and publish that run's `job.due`. The scheduler creates
-    every later run as the one before starts (services.scheduler.series)."""
+def start_series(adapters: Adapters, submission: Submission, series_id: str) -> Job:
+    """Store the series (`series_id`, a new uuid4 hex; storing it again is harmless) and its first run,
+    and publish that run's `job.due`. The scheduler creates every later run as the one before starts
+    (services.scheduler.series)."""
     recurrence = submission.recurrence
     if recurrence is None:
         raise ValueError("a one-off submission starts no series")
     now = adapters.clock()
     series = Series(
-        id=uuid.uuid4().hex,
+        id=series_id,
         query=submission.query,
         email=submission.email,
         count=submission.count,

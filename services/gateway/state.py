@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from flask import Flask, current_app, request
 from prometheus_client import CollectorRegistry, Counter
 
+from services.gateway.intake import Intake
 from services.gateway.ratelimit import Limits
 from shared.ports import Adapters
 
 EXTENSION = "imgjob"
 METRICS_EXTENSION = "imgjob_metrics"
-LIMITS_EXTENSION = "imgjob_limits"
+INTAKE_EXTENSION = "imgjob_intake"
 # Job ids are uuid4().hex; anything else is answered 404 before it reaches the store.
 JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -67,19 +68,16 @@ class Metrics:
 
 
 def install(app: Flask, adapters: Adapters) -> None:
-    """Attach the adapters, fresh metrics and the rate limits (ValueError for a malformed limit)."""
+    """Attach the adapters, fresh metrics and the intake with its rate limits (ValueError for a
+    malformed limit)."""
     settings = adapters.settings
     app.extensions[EXTENSION] = adapters
     app.extensions[METRICS_EXTENSION] = Metrics.create()
     # Counted in the store, which every gateway process shares; on the adapters' clock, so tests move
     # the windows without sleeping.
-    app.extensions[LIMITS_EXTENSION] = Limits.create(
-        settings.rate_limit_per_address,
-        settings.rate_limit_per_email,
-        adapters.store,
-        settings.secret_key,
-        adapters.clock,
-    )
+    per_address, per_email = settings.rate_limit_per_address, settings.rate_limit_per_email
+    limits = Limits.create(per_address, per_email, adapters.store, settings.secret_key, adapters.clock)
+    app.extensions[INTAKE_EXTENSION] = Intake(adapters, limits)
 
 
 def adapters() -> Adapters:
@@ -92,8 +90,8 @@ def metrics() -> Metrics:
     return found
 
 
-def limits() -> Limits:
-    found: Limits = current_app.extensions[LIMITS_EXTENSION]
+def intake() -> Intake:
+    found: Intake = current_app.extensions[INTAKE_EXTENSION]
     return found
 
 

@@ -8,9 +8,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from services.gateway import presenters
-from services.gateway.commands import NotCancellable, Unsubscribed, cancel_job, submit_job
+from services.gateway.commands import NotCancellable, Unsubscribed, cancel_job
 from services.gateway.ratelimit import Refusal, retry_after_header
-from services.gateway.state import adapters, client_address, is_job_id, limits, metrics, public_url
+from services.gateway.state import adapters, client_address, intake, is_job_id, metrics, public_url
 from shared.domain.model import Job
 from shared.domain.submission import Submission, SubmissionErrors, validate_api
 from shared.webhooks import signer_of, webhook_secret
@@ -41,13 +41,13 @@ def _is_json_request() -> bool:
     return request.mimetype == "application/json"
 
 
-def _parse_body() -> Any:
+def _parse_body(body: bytes) -> Any:
     """The request body as strict JSON (the caller has checked the Content-Type); ValueError if it is not.
 
     Strict: no NaN or Infinity, and no lone surrogate escapes, which no store could encode.
     """
     try:
-        raw = json.loads(request.get_data(cache=False), parse_constant=_reject_constant)
+        raw = json.loads(body, parse_constant=_reject_constant)
         json.dumps(raw, ensure_ascii=False).encode("utf-8")
     except RecursionError as exc:
         raise ValueError("nested too deeply") from exc
@@ -65,10 +65,10 @@ def _job_or_none(job_id: str) -> Job | None:
     return adapters().store.get_job(job_id) if is_job_id(job_id) else None
 
 
-def _submission() -> Submission | Response:
+def _submission(body: bytes) -> Submission | Response:
     """The request's valid submission, or the error response saying what is wrong with it."""
     try:
-        raw = _parse_body()
+        raw = _parse_body(body)
     except ValueError:
         return error_response(400, {"body": 'Send a JSON object, like {"query": "cats", ...}.'})
     try:
@@ -83,19 +83,20 @@ def create_job() -> Response:
     if not _is_json_request():
         metrics().validation_failures.labels("api").inc()
         return error_response(415, {"body": JSON_ONLY})
-    submission = _submission()
-    # Every attempt is counted, valid or not (each costs us work); a valid one for its mailbox too.
-    refusal = limits().admit(client_address(), submission.email if isinstance(submission, Submission) else None)
-    if refusal is not None:
-        return _too_many(refusal)
+    body = request.get_data(cache=False)
+    with intake().arriving():
+        submission = _submission(body)
+        # Every attempt is counted, valid or not (each costs us work); a valid one for its mailbox too.
+        job = intake().submit(client_address(), submission if isinstance(submission, Submission) else None)
+    if isinstance(job, Refusal):
+        return _too_many(job)
     if not isinstance(submission, Submission):
         metrics().validation_failures.labels("api").inc()
         return submission
-    try:
-        job = submit_job(adapters(), submission)
-    except Unsubscribed as exc:
+    if isinstance(job, Unsubscribed):
         metrics().validation_failures.labels("api").inc()
-        return error_response(422, {exc.field: exc.message})
+        return error_response(422, {job.field: job.message})
+    assert job is not None  # a valid submission within the limits is stored
     metrics().submissions.labels("api").inc()
     answer = {
         "id": job.id,

@@ -9,9 +9,9 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from services.gateway import csrf, filter_form, presenters
-from services.gateway.commands import NotCancellable, Unsubscribed, cancel_job, submit_job
+from services.gateway.commands import NotCancellable, Unsubscribed, cancel_job
 from services.gateway.ratelimit import Refusal, retry_after_header
-from services.gateway.state import adapters, client_address, is_job_id, limits, metrics
+from services.gateway.state import adapters, client_address, intake, is_job_id, metrics
 from shared.domain.model import Job, JobStatus
 from shared.domain.recurrence import DEFAULT_UNTIL
 from shared.domain.submission import (
@@ -123,20 +123,20 @@ def _submission(raw: dict[str, str]) -> Submission | dict[str, str]:
 @bp.post("/jobs")
 def submit() -> PageResult:
     raw = filter_form.form_fields(request.form)  # every ticked format, one value for the rest
-    values = _form_values(raw)
-    submission = _submission(raw)
-    # Every attempt is counted, valid or not (each costs us work); a valid one for its mailbox too.
-    refusal = limits().admit(client_address(), submission.email if isinstance(submission, Submission) else None)
-    if refusal is not None:
-        return _too_many(values, refusal)
+    with intake().arriving():
+        values = _form_values(raw)
+        submission = _submission(raw)
+        # Every attempt is counted, valid or not (each costs us work); a valid one for its mailbox too.
+        job = intake().submit(client_address(), submission if isinstance(submission, Submission) else None)
+    if isinstance(job, Refusal):
+        return _too_many(values, job)
     if not isinstance(submission, Submission):
         metrics().validation_failures.labels("form").inc()
         return _render_form(values, submission), 400
-    try:
-        job = submit_job(adapters(), submission)
-    except Unsubscribed as exc:
+    if isinstance(job, Unsubscribed):
         metrics().validation_failures.labels("form").inc()
-        return _render_form(values, {exc.field: exc.message}), 422
+        return _render_form(values, {job.field: job.message}), 422
+    assert job is not None  # a valid submission within the limits is stored
     metrics().submissions.labels("form").inc()
     return redirect(url_for("pages.status", job_id=job.id), 303)
 

@@ -2,14 +2,14 @@
 
 Each download worker streams a link into memory or, if large, a temporary file
 (services.packager.spool), has one of a few check workers verify it is an image, hands it to `keep`
-(which stores it in object storage) and discards the body.
+(which takes it into the job's staging, services.packager.staging) and discards what `keep` left.
 
 Memory stays flat however many images a job has. Downloading holds no more than a small image (or a
 socket buffer of a large one) per worker, so there can be many download workers. Checking may hold
 a good part of an image (Pillow reads some formats' metadata, or a whole WebP, into memory), so only
 the few check threads ever do it, which also keeps the malloc arenas that hold on to freed buffers
-few. Storing may buffer up to a part of an image (an S3 upload does), so uploads at once are bounded
-by a budget of bytes: many small images upload together, few large ones. A failure is an outcome
+few. `keep` may make a download wait (the job's staging does, for room on disk, until the zip has
+caught up): downloads that end early call `abandon` first, so nothing waits for good. A failure is an outcome
 with a short reason, never an exception: the job goes on. A job's byte budget, if given, ends its
 downloads once it is full: what is left out is a failure with the budget's reason. A job's filters,
 if given, are checked on each verified image before it is stored, and once a job has the images it
@@ -22,12 +22,12 @@ import contextvars
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.packager.budget import ByteBudget, JobByteBudget
+from services.packager.budget import JobByteBudget
 from services.packager.fetch import Fetched, Fetcher, FetchFailed, Limits
 from services.packager.filtering import Accept, not_needed_reason
 from services.packager.guard import AddressPolicy, guarded_pool
@@ -51,7 +51,7 @@ class Downloaded:
 
 @dataclass(frozen=True)
 class StoredImage:
-    """A verified image in object storage under `key`."""
+    """A verified image kept for the zip under `key` (in the job's staging: services.packager.staging)."""
 
     link: Link
     key: str
@@ -104,8 +104,6 @@ class _Quota:
 Outcome = StoredImage | FailedImage
 Keep = Callable[[Downloaded], StoredImage]
 
-# What one upload may buffer at most: a multipart upload's part (the S3 adapter's is 8 MB).
-UPLOAD_BUFFER = 8 * 1024 * 1024
 # The job's thread collects finished downloads this often rather than being woken for each: a wake-up
 # is a hand-over of the interpreter lock (in a profiled job of 500 images, 7% of the time it was held).
 OUTCOMES_EVERY = 0.1
@@ -146,21 +144,20 @@ class Downloader:
         temp_dir: Path | None = None,
         near_duplicates: bool = False,
         check_workers: int = 4,
-        store_budget: int = 16 * 1024 * 1024,
     ) -> None:
         self.limits = limits or Limits()
         self.concurrency = max(1, concurrency)
         self.max_pixels = max_pixels
         self.near_duplicates = near_duplicates
-        # Both per process, not per job, so the bounds hold across the jobs this packager runs at once.
+        # Per process, not per job, so the bound holds across the jobs this packager runs at once.
         # Checking is CPU work under the GIL: a few threads suffice.
-        self._store_budget = ByteBudget(store_budget)
         self._check_workers = max(1, check_workers)
         self._checker: ThreadPoolExecutor | None = None
         self._checker_lock = threading.Lock()
         # Pool per host sized to the per-host bound, so every allowed connection can be kept alive.
         pool = guarded_pool(policy, num_pools=max(16, self.concurrency), maxsize=max(1, per_host))
         self.fetcher = Fetcher(pool, self.limits, per_host=max(1, per_host), temp_dir=temp_dir)
+        self.temp_dir = temp_dir  # also where a job's staging keeps images on disk (None: the system's)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Downloader:
@@ -179,15 +176,17 @@ class Downloader:
         budget: JobByteBudget | None = None,
         accept: Accept | None = None,
         wanted: int | None = None,
-    ) -> Iterator[Outcome]:
+        abandon: Callable[[], None] | None = None,
+    ) -> Generator[Outcome, None, None]:
         """Yield each link's outcome once it completes (not in link order; in batches at most
         OUTCOMES_EVERY seconds apart), storing at most `budget` bytes.
 
         `accept` (the job's filters) is asked about every verified image; one it rejects is a
         FilteredImage, not stored. Once `wanted` distinct images are stored, links not yet started are
         NotNeeded (those already under way still finish). An exception other than a per-image failure
-        (object storage down, say) propagates once the pool has stopped: the job as a whole is then
-        retried by the bus.
+        (a full disk, say) propagates once the pool has stopped: the job as a whole is then retried by
+        the bus. If the downloads end early (that, or the caller closing this generator), `abandon` is
+        called before waiting for those under way: it releases whatever `keep` may be waiting for.
         """
         pool = ThreadPoolExecutor(min(self.concurrency, max(1, len(links))), thread_name_prefix="download")
         quota = _Quota(wanted) if wanted else None
@@ -200,7 +199,10 @@ class Downloader:
             ]
             for future in _in_batches(futures, OUTCOMES_EVERY):
                 yield future.result()
+            abandon = None  # all done: nothing waits
         finally:
+            if abandon is not None:
+                abandon()
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _one(
@@ -239,8 +241,7 @@ class Downloader:
                 return FilteredImage(link, missed, info.width, info.height, info.content_type, fetched.size)
             if budget is not None and not budget.take(fetched.size):
                 return FailedImage(link, budget.reason)
-            with self._store_budget.hold(min(fetched.size, UPLOAD_BUFFER)):
-                stored = keep(checked)
+            stored = keep(checked)
             if quota is not None:
                 quota.add(stored)
             return stored

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import closing
+from functools import partial
 from typing import Any
 
 from services.packager import series
-from services.packager.archive import delete_images, read_ahead_for, store_image, write_zip
+from services.packager.archive import ZipWriter
 from services.packager.budget import JobByteBudget
-from services.packager.download import (
-    Downloaded,
-    Downloader,
-    FailedImage,
-    FilteredImage,
-    NotNeeded,
-    Outcome,
-    StoredImage,
-)
+from services.packager.download import Downloader, FailedImage, FilteredImage, NotNeeded, Outcome
 from services.packager.filtering import acceptor
-from services.packager.manifest import Plan, plan
 from services.packager.measures import count_download, job_packaged
+from services.packager.packing import InOrder
+from services.packager.planning import Plan, Planner
+from services.packager.staging import Staging
 from shared import events
 from shared.domain.model import Job, JobStatus, Link
 from shared.events import Event
@@ -96,62 +92,88 @@ def on_job_links_collected(adapters: Adapters, downloader: Downloader, event: Ev
 
 
 def package_job(adapters: Adapters, downloader: Downloader, job: Job, engine_filters: Any = None) -> None:
-    """`engine_filters`: what the scraper gave each engine of the job's filters, for the manifest."""
+    """`engine_filters`: what the scraper gave each engine of the job's filters, for the manifest.
+
+    The verified images wait in a local staging (services.packager.staging) and go from there into
+    the zip, which streams into object storage while the downloads go on (services.packager.packing):
+    object storage receives the zip only. The staging is deleted whatever happens.
+    """
     started = time.monotonic()
     budget = JobByteBudget(adapters.settings.max_job_bytes)
-    try:
-        # Room for the budget's worth of images before the first download, not a full disk halfway.
-        adapters.blobs.ensure_room(budget.limit)
-    except NotEnoughRoom as exc:
-        log.warning("job %s not started: %s", job.id, exc)
-        delete_images(adapters.blobs, job.id)  # what an earlier, interrupted delivery may have left
-        fail_job(adapters, job.id, _no_room_reason(budget))
+    staging = Staging(downloader.temp_dir)
+    no_room = _no_room(adapters, job, staging, budget)
+    if no_room is not None:
+        fail_job(adapters, job.id, no_room)
         return
     # A run of a recurring search leaves out the links an earlier run delivered (services.packager.series).
-    links, delivered = series.skip_delivered_links(adapters, job, adapters.store.get_links(job.id))
+    # In link order: downloads start in this order, and the zip takes them in it (services.packager.packing).
+    links = sorted(adapters.store.get_links(job.id), key=lambda link: (link.position, link.url))
+    links, delivered = series.skip_delivered_links(adapters, job, links)
     progress = _Progress(adapters, job.id)
     progress.write()
-
-    def keep(image: Downloaded) -> StoredImage:
-        return store_image(adapters.blobs, job.id, image)
-
-    def fetch(batch: list[Link], wanted: int) -> list[Outcome]:
-        fetched: list[Outcome] = []
-        # The job's filters are checked on each image; with extra links for them, the job stops at its count.
-        for outcome in downloader.download(batch, keep, budget, acceptor(job.filters), wanted):
-            fetched.append(outcome)
-            progress.add(outcome)
-            count_download(outcome)
-        return fetched
-
-    outcomes, delivered_images = series.skip_delivered_images(adapters, job, fetch(links, job.count), fetch)
     settings = adapters.settings
-    package = plan(outcomes, settings.near_duplicate_distance if settings.near_duplicates else None, job.count)
-    package = series.only_new(job, package, delivered + delivered_images)
-    progress.final(package)
-    if budget.reached:
-        log.info("job %s: %s, %d bytes of images stored", job.id, budget.reason, budget.used)
-    log.info(
-        "job %s: %d images, %d failed, %d (near-)duplicates",
-        job.id,
-        len(package.entries),
-        len(package.failures),
-        len(package.duplicates),
-    )
-    if not package.entries:
-        delete_images(adapters.blobs, job.id)
-        fail_job(adapters, job.id, series.nothing_new(package) or _failure_reason(len(links), package))
-        return
-    filters = engine_filters if isinstance(engine_filters, dict) else None
-    zip_bytes = write_zip(adapters.blobs, job, package, filters, read_ahead_for(settings.blob_url))
+    planner = Planner(settings.near_duplicate_distance if settings.near_duplicates else None, job.count)
+    with staging, ZipWriter(adapters.blobs, job) as out:
+        # A series' run knows which images are new only once it has them all (and may download more
+        # links in place of old ones), so it zips at the end; any other job zips as images settle.
+        in_order = None if job.series_id else InOrder(links, planner, staging, out)
+
+        def fetch(batch: list[Link], wanted: int) -> list[Outcome]:
+            fetched: list[Outcome] = []
+            # The job's filters are checked on each image; with extra links for them, the job stops at its count.
+            # Ending early (an exception), the downloads close the staging before they wait for the ones
+            # under way, which may be waiting for room in it; and none stages images after that.
+            downloads = downloader.download(batch, staging.keep, budget, acceptor(job.filters), wanted, staging.close)
+            with closing(downloads):
+                for outcome in downloads:
+                    fetched.append(outcome)
+                    progress.add(outcome)
+                    count_download(outcome)
+                    if in_order is not None:
+                        in_order.add(outcome)
+            return fetched
+
+        outcomes, delivered_images = series.skip_delivered_images(adapters, job, fetch(links, job.count), fetch)
+        if in_order is None:
+            in_order = InOrder([outcome.link for outcome in outcomes], planner, staging, out)
+            for outcome in outcomes:
+                in_order.add(outcome)
+        package = series.only_new(job, in_order.plan(), delivered + delivered_images)
+        progress.final(package)
+        if budget.reached:
+            log.info("job %s: %s, %d bytes of images kept", job.id, budget.reason, budget.used)
+        log.info(
+            "job %s: %d images, %d failed, %d (near-)duplicates",
+            job.id,
+            len(package.entries),
+            len(package.failures),
+            len(package.duplicates),
+        )
+        if not package.entries:
+            out.abandon()
+            fail_job(adapters, job.id, series.nothing_new(package) or _failure_reason(len(links), package))
+            return
+        zip_bytes = out.finish(package, engine_filters if isinstance(engine_filters, dict) else None)
     series.remember_delivered(adapters, job, package)
     job_packaged(time.monotonic() - started)
-    delete_images(adapters.blobs, job.id)
     _mark_ready(adapters, job, package, zip_bytes, _note(job.note, budget, package, len(links)))
 
 
-def _no_room_reason(budget: JobByteBudget) -> str:
-    return f"not enough free storage space for the job byte budget of {budget.limit} bytes; please try again later"
+def _no_room(adapters: Adapters, job: Job, staging: Staging, budget: JobByteBudget) -> str | None:
+    """Why the job cannot start, if a budget's worth of images does not fit: checked before the first
+    download, not found out from a full disk halfway. The zip goes to object storage, and images wait
+    for it on local disk: both must have the room."""
+    # Images wait on local disk up to the staging's bound, or all of them for a series' run (zipped at the end).
+    local = partial(staging.ensure_room, bounded=not job.series_id)
+    checks = ((adapters.blobs.ensure_room, "storage"), (local, "local disk"))
+    for check, where in checks:
+        try:
+            check(budget.limit)
+        except NotEnoughRoom as exc:
+            log.warning("job %s not started: %s", job.id, exc)
+            limit = budget.limit
+            return f"not enough free {where} space for the job byte budget of {limit} bytes; please try again later"
+    return None
 
 
 def _note(note: str | None, budget: JobByteBudget, package: Plan, count: int) -> str | None:

@@ -1,18 +1,14 @@
-"""What goes into the zip and under which name, and the manifests that describe it."""
+"""The manifests that describe a job's zip: what it holds, and why each other link is not in it."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from services.packager.download import FailedImage, FilteredImage, NotNeeded, Outcome, StoredImage
-from services.packager.filtering import not_needed_reason
-from services.packager.similar import BITS, distance
+from services.packager.download import FailedImage, FilteredImage, StoredImage
+from services.packager.planning import Plan
 from shared.domain.filters import Filters
 from shared.domain.model import Job, Link
 
@@ -34,97 +30,6 @@ CSV_COLUMNS = (
 
 
 ALREADY_DELIVERED = "delivered by an earlier run of this series"
-
-
-@dataclass(frozen=True)
-class Entry:
-    position: int  # 1-based, in the zip
-    name: str  # 0001.jpg
-    image: StoredImage
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    image: StoredImage
-    same_as: str  # the entry name holding the same (or, with `distance`, a similar) picture
-    distance: int | None = None  # None: identical bytes; else the perceptual hashes' Hamming distance
-
-    @property
-    def reason(self) -> str:
-        if self.distance is None:
-            return f"same image as {self.same_as}"
-        return f"looks like {self.same_as} (perceptual distance {self.distance} of {BITS})"
-
-
-@dataclass(frozen=True)
-class Plan:
-    entries: list[Entry]
-    failures: list[FailedImage]
-    duplicates: list[Duplicate]
-    # Images that missed the job's filters, and links (or images) left out once the job had its count.
-    filtered: list[FilteredImage] = field(default_factory=list)
-    skipped: list[NotNeeded] = field(default_factory=list)
-    # A recurring search's run: links whose URL or image an earlier run delivered (services.packager.series).
-    already_delivered: list[Link] = field(default_factory=list)
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(entry.image.size for entry in self.entries)
-
-    def top_reasons(self, n: int = 3) -> str:
-        counts = Counter(failure.reason for failure in self.failures)
-        return ", ".join(f"{reason} ({count})" if count > 1 else reason for reason, count in counts.most_common(n))
-
-
-def plan(outcomes: Iterable[Outcome], near_distance: int | None = None, wanted: int | None = None) -> Plan:
-    """Order by the links' positions, keep the first of identical images, number what is kept 1..n.
-
-    With `near_distance`, an image whose perceptual hash is within that many bits of a kept one's is
-    a duplicate too (a resized or re-encoded copy). With `wanted`, at most that many are kept (the
-    earliest links'); later ones are NotNeeded. Deterministic in the outcomes, whatever order the
-    downloads finished in, so a redelivered job produces the same names.
-    """
-    ordered = sorted(outcomes, key=lambda o: (o.link.position, o.link.url))
-    entries: list[Entry] = []
-    duplicates: list[Duplicate] = []
-    skipped: list[NotNeeded] = []
-    by_digest: dict[str, str] = {}
-    hashed: list[tuple[int, str]] = []  # (perceptual hash, entry name) of kept images
-    for outcome in ordered:
-        if isinstance(outcome, FailedImage):
-            continue
-        if wanted is not None and len(entries) >= wanted:
-            skipped.append(NotNeeded(outcome.link, not_needed_reason(wanted)))
-            continue
-        if outcome.sha256 in by_digest:
-            duplicates.append(Duplicate(outcome, by_digest[outcome.sha256]))
-            continue
-        if near_distance is not None and outcome.phash is not None:
-            similar = _closest(outcome.phash, hashed)
-            if similar is not None and similar[0] <= near_distance:
-                duplicates.append(Duplicate(outcome, similar[1], similar[0]))
-                continue
-        position = len(entries) + 1
-        name = f"{position:04d}.{outcome.ext}"
-        by_digest[outcome.sha256] = name
-        if outcome.phash is not None:
-            hashed.append((outcome.phash, name))
-        entries.append(Entry(position, name, outcome))
-    failures = [o for o in ordered if isinstance(o, FailedImage) and not isinstance(o, FilteredImage | NotNeeded)]
-    filtered = [o for o in ordered if isinstance(o, FilteredImage)]
-    skipped += [o for o in ordered if isinstance(o, NotNeeded)]
-    skipped.sort(key=lambda o: o.link.position)
-    return Plan(entries, failures, duplicates, filtered, skipped)
-
-
-def _closest(phash: int, hashed: list[tuple[int, str]]) -> tuple[int, str] | None:
-    """The kept image nearest to `phash` (the earliest of equals), with its distance."""
-    best: tuple[int, str] | None = None
-    for other, name in hashed:
-        d = distance(phash, other)
-        if best is None or d < best[0]:
-            best = (d, name)
-    return best
 
 
 def _image_fields(image: StoredImage) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from services.packager.download import NotNeeded, Outcome, StoredImage
-from services.packager.manifest import Plan
+from services.packager.planning import Plan
 from shared.domain.model import Job, Link
 from shared.ports import Adapters
 from shared.series_signing import image_key, url_key

@@ -39,6 +39,13 @@ class Body:
         if self.path is not None:
             self.path.unlink(missing_ok=True)
 
+    def detach(self) -> tuple[bytes | None, Path | None]:
+        """Hand the bytes or the temporary file over to a new owner (the job's staging): this body
+        then holds nothing, and discarding it deletes nothing."""
+        data, path = self.data, self.path
+        self.data = self.path = None
+        return data, path
+
 
 class Spool:
     """Collects a body as it streams in: in memory up to `limit` bytes, then in a temporary file."""

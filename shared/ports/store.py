@@ -67,6 +67,12 @@ class JobStore(WebhookRecords, SeriesRecords, Protocol):
         """Insert a new job. Its id is new: callers make it with uuid4, and no store checks it (on
         Cassandra that check is a lightweight transaction per submission, the gateway's largest cost)."""
 
+    def add_jobs(self, jobs: Sequence[Job]) -> None:
+        """Insert new jobs as add_job does, in as few round trips as the store allows (the gateway
+        stores the submissions its threads received at once together). Each job is written whole or
+        not at all; if this raises, any of them may have been written, and adding the same jobs again
+        leaves each one job."""
+
     def get_job(self, job_id: str) -> Job | None:
         """The job, or None if it never existed or has been purged."""
 
@@ -154,6 +160,9 @@ class JobStore(WebhookRecords, SeriesRecords, Protocol):
 
     def is_suppressed(self, address_hash: str) -> bool:
         """True if the mailbox with this keyed hash asked for no more emails."""
+
+    def suppressed(self, address_hashes: Sequence[str]) -> set[str]:
+        """Which of these keyed hashes are on the suppression list, in one round trip."""
 
     def purge_job(self, job_id: str) -> None:
         """Delete every record of the job, the email address included; keep only a tombstone of

@@ -508,3 +508,47 @@ def test_migrating_an_older_store_adds_the_new_columns_and_keeps_its_jobs(
     newer = replace(new_job(clock), filters=Filters(type="photo"), webhook_url="https://example.com/h")
     store.add_job(newer)
     assert store.get_job(newer.id) == newer
+
+
+def test_jobs_added_together_are_each_stored_whole(store: JobStore) -> None:
+    """The gateway adds the jobs its threads received at once in one call: each is readable and found
+    by the due scan, more than fit in one of the adapter's batches included."""
+    jobs = [new_job(clock, scheduled_at=clock.now - timedelta(seconds=n), email=f"p{n}@example.com") for n in range(11)]
+    store.add_jobs([])  # nothing to add is not an error
+    store.add_jobs(jobs)
+    assert [store.get_job(job.id) for job in jobs] == jobs
+    assert {job.id for job in store.due_jobs(until=clock.now)} >= {job.id for job in jobs}
+
+
+def test_the_suppression_list_is_read_for_many_mailboxes_at_once(store: JobStore) -> None:
+    key = "k" * 48
+    hashes = [mailbox_hash(key, f"reader-{n}@example.com") for n in range(6)]
+    for suppressed in hashes[::2]:
+        store.suppress(suppressed)
+    assert store.suppressed(hashes + hashes[:1]) == set(hashes[::2])  # a repeated one counts once
+    assert store.suppressed(hashes[1::2]) == set()
+    assert store.suppressed([]) == set()
+
+
+def test_many_hits_in_one_call_are_each_counted(store: JobStore) -> None:
+    """A group of submissions' hits, on two window lengths and more keys than one request of the
+    adapter holds: each counted as if alone, the full windows refused and not kept."""
+    now = RATE_START + timedelta(seconds=7)
+    for _ in range(2):
+        hit(store, "crowded", 60, now)
+    hits = [RateHit(f"net-{n}", 60, 5) for n in range(12)] + [RateHit(f"mail-{n}", 3600, 5) for n in range(12)]
+    full = RateHit("crowded", 60, 2)
+    assert store.hit_rate_limits([*hits, full], now) == [1] * 24 + [3]
+    assert store.hit_rate_limits([*hits, full], now) == [2] * 24 + [3]
+    assert hit(store, "crowded", 60, now) == 3  # the refused hits were not kept
+    assert hit(store, "net-0", 3600, now) == 1  # another window length is another count
+
+
+def test_adding_the_same_new_jobs_again_leaves_each_one_job(store: JobStore) -> None:
+    """What a retry after a failed call that did write does."""
+    jobs = [new_job(clock, email=f"again-{n}@example.com") for n in range(3)]
+    store.add_jobs(jobs[:2])
+    store.add_jobs(jobs)
+    assert [store.get_job(job.id) for job in jobs] == jobs
+    mine = {job.id for job in jobs}
+    assert sorted(job.id for job in store.jobs_in(JobStatus.SCHEDULED, limit=1000) if job.id in mine) == sorted(mine)

@@ -1,5 +1,6 @@
-"""A packager killed mid-job (SIGKILL, no chance to clean up) and the event redelivered: the job ends
-ready with each image once in one zip, no stray objects, and one ready email."""
+"""A packager killed mid-job (SIGKILL, no chance to clean up: its zip half written) and the event
+redelivered: the job ends ready with each image once in one zip, no stray objects or partial files, and
+one ready email."""
 
 from __future__ import annotations
 
@@ -54,8 +55,9 @@ def _files(root: Path) -> list[str]:
 
 
 def _kill_mid_job(tmp_path: Path, env: dict[str, str], adapters: Adapters, job: Job) -> None:
-    """Run one delivery in a child process and SIGKILL it once some images are in object storage."""
-    images_dir = tmp_path / "blobs" / "jobs" / job.id / "images"
+    """Run one delivery in a child process and SIGKILL it once some images are downloaded and its zip
+    is being written."""
+    job_dir = tmp_path / "blobs" / "jobs" / job.id
     child_tmp = tmp_path / "child-tmp"
     child_tmp.mkdir()
     child = subprocess.Popen(
@@ -69,8 +71,8 @@ def _kill_mid_job(tmp_path: Path, env: dict[str, str], adapters: Adapters, job: 
     def under_way() -> bool:
         current = adapters.store.get_job(job.id)
         assert current is not None
-        stored = list(images_dir.glob("*.png")) if images_dir.exists() else []
-        if current.progress.images_downloaded >= 8 and stored:
+        zipping = list(job_dir.glob(".images.zip.*.part")) if job_dir.exists() else []  # the file store's partial file
+        if current.progress.images_downloaded >= 8 and zipping:
             return True
         assert child.poll() is None, f"the worker ended before it was killed: {child.stderr.read()!r}"  # type: ignore[union-attr]
         return False
@@ -101,7 +103,8 @@ def test_a_packager_killed_mid_job_is_finished_by_the_redelivery(web: FakeWeb, t
         assert killed is not None and killed.status is JobStatus.PACKAGING
         assert 0 < killed.progress.images_downloaded < IMAGES
         leftovers = _files(tmp_path / "blobs")
-        assert leftovers and all(f.startswith(f"jobs/{job.id}/images/") for f in leftovers)
+        assert len(leftovers) == 1 and leftovers[0].startswith(f"jobs/{job.id}/.images.zip."), "a partial zip only"
+        assert adapters.blobs.size(job.zip_key) is None
 
         # The bus redelivers the unacknowledged event; then once more, as if that ack were lost too.
         packager = build_packager(adapters).dispatch

@@ -17,6 +17,7 @@ import requests
 from services.packager.download import Downloaded, Downloader, FailedImage, Outcome, StoredImage
 from services.packager.fetch import FetchFailed, Limits
 from services.packager.guard import AddressPolicy
+from services.packager.staging import Staging
 from shared.domain.model import Link
 from tests.fakeweb import FakeWeb
 from tests.fakeweb.images import render
@@ -256,3 +257,38 @@ def test_small_bodies_are_checked_in_place_large_ones_only_in_the_check_threads(
 
 def test_no_links_no_outcomes() -> None:
     assert list(Downloader(OPEN).download([], _keep)) == []
+
+
+def test_downloads_ending_early_release_those_waiting_in_keep_before_waiting_for_them(
+    web: FakeWeb, tmp_path: Path
+) -> None:
+    # Links 2..8 wait in the staging for room until the zip has link 1; link 1's keep fails (a full
+    # disk). Ending there, the downloads must close the staging first, or they wait for good.
+    staging = Staging(tmp_path, memory_limit=0, disk_limit=1)
+    staging.settling(1)
+    second_kept = threading.Event()
+
+    def keep(image: Downloaded) -> StoredImage:
+        if image.link.position == 1:
+            second_kept.wait(10)  # so that the others are kept or waiting by then
+            raise OSError("no space left on device")
+        stored = staging.keep(image)
+        second_kept.set()
+        return stored
+
+    links = [Link(position=n, url=f"{web.url}/img/{n}.png?size=32") for n in range(1, 9)]
+    downloader = Downloader(OPEN, temp_dir=tmp_path)
+    raised: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            list(downloader.download(links, keep, abandon=staging.close))
+        except OSError as exc:
+            raised.append(exc)
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    consumer.join(timeout=30)
+    assert not consumer.is_alive(), "the downloads waited for a download waiting for them"
+    assert [str(exc) for exc in raised] == ["no space left on device"]
+    assert list(tmp_path.iterdir()) == [], "no staged or spooled file left"

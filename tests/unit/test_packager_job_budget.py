@@ -1,11 +1,14 @@
 """A job's byte budget (IMGJOB_MAX_JOB_BYTES): downloads stop once it is full, and a job starts only
-if the blob store has room for it. On the embedded adapters, with the fake image host on loopback."""
+if the blob store and the local disk where images wait for the zip have room for it. On the embedded
+adapters, with the fake image host on loopback."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,6 +164,34 @@ def test_a_job_bigger_than_the_free_disk_fails_before_any_download(web: FakeWeb,
         assert done is not None and done.status is JobStatus.FAILED and done.failure_reason == reason
         assert _image_requests(web) == before, "nothing was downloaded"
         assert done.progress.images_downloaded == done.progress.images_failed == 0
+        assert _blob_files(tmp_path) == []
+    finally:
+        adapters.close()
+
+
+def test_a_job_bigger_than_the_free_local_disk_fails_before_any_download(
+    web: FakeWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The blob store has room, but the disk where images wait for the zip (the temporary directory) not.
+    scratch = Path(tempfile.gettempdir())
+    real_usage = shutil.disk_usage
+
+    def usage(path: str | Path) -> Any:
+        found = real_usage(path)
+        return found._replace(free=1000) if Path(path) == scratch else found
+
+    monkeypatch.setattr(shutil, "disk_usage", usage)
+    adapters = embedded_adapters(tmp_path, max_job_bytes=BUDGET)
+    try:
+        adapters.blobs.ensure_room(BUDGET)
+        job = packaging_job(adapters, _urls(web, 5), query="budget")
+        before = _image_requests(web)
+
+        failed = _run(adapters, job, JOB_FAILED)
+
+        reason = f"not enough free local disk space for the job byte budget of {BUDGET} bytes; please try again later"
+        assert failed.payload == {"reason": reason}
+        assert _image_requests(web) == before, "nothing was downloaded"
         assert _blob_files(tmp_path) == []
     finally:
         adapters.close()

@@ -203,10 +203,9 @@ def _image_requests(web: FakeWeb) -> int:
 
 def test_a_job_redone_after_a_crash_leaves_no_stale_files(web: FakeWeb, adapters: Adapters, tmp_path: Path) -> None:
     job = _packaging_job(adapters, [f"{web.url}/img/{n}.jpg" for n in range(1, 4)])
-    # What a packager that died mid-job leaves behind: its images, one from links since changed.
-    for key in (f"jobs/{job.id}/images/0001.jpg", f"jobs/{job.id}/images/0007.png"):
-        with adapters.blobs.writer(key) as stream:
-            stream.write(b"left over")
+    # What a packager that died after publishing its zip, before marking the job ready, leaves behind.
+    with adapters.blobs.writer(job.zip_key) as stream:
+        stream.write(b"left over")
     service = build_service(adapters)
     [handler] = service.handlers.values()
     handler(Event(JOB_LINKS_COLLECTED, job.id))
@@ -214,7 +213,7 @@ def test_a_job_redone_after_a_crash_leaves_no_stale_files(web: FakeWeb, adapters
     assert _blob_files(tmp_path) == [job.zip_key]
     archive = zipfile.ZipFile(io.BytesIO(_read_zip(adapters, job)))
     assert archive.namelist() == ["0001.jpg", "0002.jpg", "0003.jpg", "manifest.csv", "manifest.json"]
-    assert b"left over" not in archive.read("0001.jpg")
+    assert archive.read("0001.jpg") == requests.get(f"{web.url}/img/1.jpg", timeout=5).content
 
 
 def test_forty_slow_images_download_concurrently(web: FakeWeb, adapters: Adapters) -> None:

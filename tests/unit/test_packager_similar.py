@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from services.packager.download import FailedImage, StoredImage
-from services.packager.manifest import manifest_csv, plan
+from services.packager.manifest import manifest_csv
+from services.packager.planning import plan
 from services.packager.similar import SIDE, distance, hash_pixels, perceptual_hash
 from shared.domain.model import Link
 from tests.fakeweb.images import padded, render

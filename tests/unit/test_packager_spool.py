@@ -9,14 +9,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from services.packager.archive import store_image
-from services.packager.download import Downloaded
-from services.packager.fetch import Fetched, Fetcher, Limits
+from services.packager.fetch import Fetcher, Limits
 from services.packager.guard import AddressPolicy, guarded_pool
 from services.packager.spool import Body, Spool
-from services.packager.verify import ImageInfo
-from shared.adapters.files.blobs import FileBlobStore
-from shared.domain.model import Link
 from tests.fakeweb import FakeWeb
 
 
@@ -90,18 +85,12 @@ def test_the_fetcher_spools_by_size(web: FakeWeb, tmp_path: Path, no_length: boo
     assert list(tmp_path.iterdir()) == []
 
 
-def test_stored_images_hold_the_body_from_memory_or_file(tmp_path: Path) -> None:
-    blobs = FileBlobStore(tmp_path / "blobs")
-    blobs.migrate()
-    (tmp_path / "spool").mkdir()
-    data = bytes(range(256)) * 4000  # about 1 MB: more than one copy buffer
-    file_spool = Spool(limit=10, temp_dir=tmp_path / "spool")
-    file_spool.write(data)
-    info = ImageInfo(ext="jpg", content_type="image/jpeg", width=1, height=1)
-    digest = hashlib.sha256(data).hexdigest()
-    url = "http://cdn.example/x.jpg"
-    for position, body in ((1, Body(data=data)), (2, file_spool.finish())):
-        fetched = Fetched(body=body, size=len(data), sha256=digest, final_url=url)
-        stored = store_image(blobs, "job", Downloaded(Link(position=position, url=url), fetched, info))
-        assert b"".join(blobs.read(stored.key)) == data
-        body.discard()
+def test_a_detached_body_is_its_new_owners_and_discarding_it_deletes_nothing(tmp_path: Path) -> None:
+    spool = Spool(limit=10, temp_dir=tmp_path)
+    spool.write(b"x" * 50)
+    body = spool.finish()
+    data, path = body.detach()
+    assert data is None and path is not None and path.read_bytes() == b"x" * 50
+    body.discard()
+    assert path.exists()
+    assert Body(data=b"small").detach() == (b"small", None)

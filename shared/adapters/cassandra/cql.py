@@ -99,14 +99,16 @@ STATEMENTS: dict[str, str] = {
     "insert_rate_mark": (
         "INSERT INTO {ks}.rate_marks (rate_key, window_seconds, window_start, hit) VALUES (?, ?, ?, ?) USING TTL ?"
     ),
+    # The windows of many keys of one length and start, read in one request.
     "count_rate_marks": (
-        "SELECT hit FROM {ks}.rate_marks WHERE rate_key = ? AND window_seconds = ? AND window_start = ? LIMIT ?"
+        "SELECT rate_key FROM {ks}.rate_marks WHERE rate_key IN ? AND window_seconds = ? AND window_start = ?"
+        " PER PARTITION LIMIT ?"
     ),
     "delete_rate_mark": (
         "DELETE FROM {ks}.rate_marks WHERE rate_key = ? AND window_seconds = ? AND window_start = ? AND hit = ?"
     ),
     "insert_suppression": "INSERT INTO {ks}.suppressions (address_hash, suppressed_at) VALUES (?, ?)",
-    "select_suppression": "SELECT address_hash FROM {ks}.suppressions WHERE address_hash = ?",
+    "select_suppressions": "SELECT address_hash FROM {ks}.suppressions WHERE address_hash IN ?",
     "insert_webhook_delivery": (
         "INSERT INTO {ks}.webhook_deliveries (job_id, event_type, delivery_id, url, body, created_at, attempts,"
         " next_at, keep_until, signer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS USING TTL ?"

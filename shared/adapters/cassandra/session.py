@@ -14,7 +14,7 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, R
 from cassandra.concurrent import execute_concurrent
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.protocol import ErrorMessage
-from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory
+from cassandra.query import BatchStatement, BatchType, PreparedStatement, Statement, dict_factory
 
 from shared.adapters.cassandra.cql import LWT, STATEMENTS
 from shared.adapters.cassandra.schema import ADDED_COLUMNS, TABLES, CassandraConfig, schema_statements
@@ -27,6 +27,8 @@ Row = dict[str, Any]
 # for a driver that speaks v5; on v4 the same arrives as a WriteTimeout).
 _CAS_WRITE_UNKNOWN = 0x1700
 _CONCURRENCY = 64
+# Cassandra's unlogged_batch_across_partitions_warn_threshold.
+UNLOGGED_PER_BATCH = 10
 
 
 def _outcome_unknown(exc: Exception) -> bool:
@@ -131,23 +133,45 @@ class CqlSession:
     def run_many(self, calls: Iterable[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
         """Run independent statements concurrently; their rows, in the order of `calls`."""
         pairs = [(self.statement(name), params) for name, params in calls]
-        results = execute_concurrent(self._connect(), pairs, concurrency=_CONCURRENCY, raise_on_first_error=True)
-        return [list(result) for _, result in results]
+        return [list(result) for result in self._concurrently(pairs)]
 
     def run_together(self, calls: Iterable[tuple[str, Sequence[Any]]]) -> None:
         """Write the statements as one logged batch: one request, and all of them are applied or none
         (the batch log replays a half-applied one), so no statement of it has to go first."""
-        self._batch(BatchType.LOGGED, calls)
+        self.run_together_many([list(calls)])
+
+    def run_together_many(self, batches: Sequence[Sequence[tuple[str, Sequence[Any]]]]) -> None:
+        """Write each group of statements as a logged batch of its own, the batches concurrently."""
+        self._batches(BatchType.LOGGED, batches)
 
     def run_unlogged(self, calls: Iterable[tuple[str, Sequence[Any]]]) -> None:
-        """Write independent statements in one request (each applies on its own, as if sent apart)."""
-        self._batch(BatchType.UNLOGGED, calls)
+        """Write independent statements in few requests (each applies on its own, as if sent apart):
+        batches of up to UNLOGGED_PER_BATCH, concurrently, since Cassandra warns of (and a coordinator
+        strains under) an unlogged batch across more partitions than that."""
+        listed = list(calls)
+        self._batches(
+            BatchType.UNLOGGED,
+            [listed[first : first + UNLOGGED_PER_BATCH] for first in range(0, len(listed), UNLOGGED_PER_BATCH)],
+        )
 
-    def _batch(self, kind: BatchType, calls: Iterable[tuple[str, Sequence[Any]]]) -> None:
-        batch = BatchStatement(batch_type=kind)
-        for name, params in calls:
-            batch.add(self.statement(name), params)
-        self._connect().execute(batch)
+    def _batches(self, kind: BatchType, groups: Sequence[Sequence[tuple[str, Sequence[Any]]]]) -> None:
+        batches = []
+        for calls in groups:
+            batch = BatchStatement(batch_type=kind)
+            for name, params in calls:
+                batch.add(self.statement(name), params)
+            batches.append(batch)
+        self._concurrently([(batch, None) for batch in batches])
+
+    def _concurrently(self, pairs: Sequence[tuple[Statement, Sequence[Any] | None]]) -> list[ResultSet]:
+        """Each statement's results; the first error raised once all are sent. A few go out as plain
+        futures: the driver's concurrent executor costs more Python than the requests themselves."""
+        session = self._connect()
+        if len(pairs) > _CONCURRENCY:
+            results = execute_concurrent(session, pairs, concurrency=_CONCURRENCY, raise_on_first_error=True)
+            return [result for _, result in results]
+        futures = [session.execute_async(statement, params) for statement, params in pairs]
+        return [future.result() for future in futures]
 
     def cas(self, name: str, params: Sequence[Any], verify: Callable[[], bool]) -> bool:
         """Run a lightweight transaction; whether it applied. When the coordinator cannot say (a

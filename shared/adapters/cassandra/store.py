@@ -58,6 +58,8 @@ from shared.domain.emails import EmailRecord, EmailState
 from shared.domain.model import Job, JobStatus, Link
 
 _MS = timedelta(milliseconds=1)
+# Jobs in one logged batch at most: a few kilobytes, under Cassandra's batch size warning (5 KiB).
+JOBS_PER_BATCH = 4
 Judge = Callable[[Row, Job | None], tuple[Verdict, Call | None]]
 
 
@@ -88,14 +90,21 @@ class CassandraJobStore(CassandraDueStarts, CassandraWebhookRecords, CassandraSe
         self._cql.ping()
 
     def add_job(self, job: Job) -> None:
-        deadline = purge_deadline_ms(job, self._retention_ms * _MS)
-        # One logged batch: a new job and its hints are written together. A plain write for the job,
-        # not `IF NOT EXISTS`: ids are fresh uuid4s, and a transaction to prove it would be the
-        # largest cost of a submission (see the port).
-        values = written_values(job, deadline)
-        self._cql.run_together(
-            [*hints_for(job, deadline, self._tombstone_ttl_ms), ("insert_job", [job.id, *values, ttl_until(deadline)])]
-        )
+        self.add_jobs([job])
+
+    def add_jobs(self, jobs: Sequence[Job]) -> None:
+        """Logged batches of up to JOBS_PER_BATCH jobs, sent at once: each job and its hints are
+        written together. A plain write for a job, not `IF NOT EXISTS`: ids are fresh uuid4s, and a
+        transaction to prove it would be the largest cost of a submission (see the port)."""
+        batches: list[list[Call]] = []
+        for first in range(0, len(jobs), JOBS_PER_BATCH):
+            calls: list[Call] = []
+            for job in jobs[first : first + JOBS_PER_BATCH]:
+                deadline = purge_deadline_ms(job, self._retention_ms * _MS)
+                calls += hints_for(job, deadline, self._tombstone_ttl_ms)
+                calls.append(("insert_job", [job.id, *written_values(job, deadline), ttl_until(deadline)]))
+            batches.append(calls)
+        self._cql.run_together_many(batches)
 
     def get_job(self, job_id: str) -> Job | None:
         row = self._cql.one("select_job", [job_id])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import uuid
@@ -52,6 +53,11 @@ class FileBlobStore:
             os.replace(temp, path)
         finally:
             temp.unlink(missing_ok=True)
+        # A writer of this key killed before it finished (SIGKILL, power loss) left its partial file:
+        # the key is now published, so that file is of no use (one still being written loses the race,
+        # as it would on publishing: the last writer of a key wins).
+        for stale in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+            stale.unlink(missing_ok=True)
 
     def read(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
         path = self._path(key)

@@ -21,6 +21,8 @@ from shared.ports.migration import NotMigrated
 
 PART_SIZE = 8 * 1024 * 1024
 CHUNK = 256 * 1024
+HAND_OVER = 1024 * 1024  # bytes gathered by the writer before the uploader gets them
+QUEUED = 2  # chunks waiting for the uploader at most: with the one gathering, 3 MB per upload
 MISSING = ("NoSuchKey", "NoSuchObject", "NoSuchBucket")
 
 
@@ -57,11 +59,20 @@ class _UploadAborted(Exception):
 
 
 class _ChunkPipe:
-    """A bounded hand-over from the writing thread to the uploading one: at most a few chunks in memory."""
+    """A bounded hand-over from the writing thread to the uploading one: at most a few chunks in memory.
+
+    Writes are gathered into chunks of about HAND_OVER bytes before they are handed over: each
+    hand-over wakes the uploading thread, and a zip writes three times per entry (header, data,
+    descriptor), so handing over every write was most of a zip's cost in the writing process.
+    """
 
     def __init__(self) -> None:
-        self._chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=8)
-        self._buffer = b""
+        self._chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=QUEUED)
+        self._gathered: list[bytes] = []
+        self._gathered_bytes = 0
+        # What is left of a chunk the last read cut. Reads join whole chunks: appending each chunk to
+        # one bytes object copied a part's bytes over and over (for an 8 MB part, about 128 MB).
+        self._rest = b""
         self._done = False
         self.upload_error: BaseException | None = None
 
@@ -77,15 +88,25 @@ class _ChunkPipe:
     # The writer side (a file-like object for zipfile and friends).
     def write(self, data: bytes) -> int:
         if data:
-            self._put(bytes(data))
+            self._gathered.append(bytes(data))
+            self._gathered_bytes += len(data)
+            if self._gathered_bytes >= HAND_OVER:
+                self._hand_over()
         if self.upload_error is not None:
             raise self.upload_error
         return len(data)
 
+    def _hand_over(self) -> None:
+        if self._gathered:
+            gathered = self._gathered[0] if len(self._gathered) == 1 else b"".join(self._gathered)
+            self._gathered, self._gathered_bytes = [], 0
+            self._put(gathered)
+
     def flush(self) -> None:
-        pass
+        pass  # gathered bytes go on with the next write or at `finish`; nobody reads the object before
 
     def finish(self) -> None:
+        self._hand_over()
         self._put(None)
 
     def abort(self) -> None:
@@ -93,18 +114,27 @@ class _ChunkPipe:
 
     # The reader side, handed to Minio.put_object.
     def read(self, size: int = -1) -> bytes:
-        while not self._done and (size < 0 or len(self._buffer) < size):
-            item = self._chunks.get()
-            if isinstance(item, BaseException):
-                raise item
-            if item is None:
-                self._done = True
+        # Whole chunks up to `size`, only the last one cut: the part is copied once, when joined.
+        taken: list[bytes] = []
+        count = 0
+        while size < 0 or count < size:
+            if self._rest:
+                chunk, self._rest = self._rest, b""
+            elif self._done:
+                break
             else:
-                self._buffer += item
-        if size < 0:
-            size = len(self._buffer)
-        result, self._buffer = self._buffer[:size], self._buffer[size:]
-        return result
+                item = self._chunks.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if item is None:
+                    self._done = True
+                    continue
+                chunk = item
+            if 0 <= size < count + len(chunk):
+                chunk, self._rest = chunk[: size - count], chunk[size - count :]
+            taken.append(chunk)
+            count += len(chunk)
+        return taken[0] if len(taken) == 1 else b"".join(taken)
 
 
 class S3BlobStore:
@@ -156,7 +186,12 @@ class S3BlobStore:
 
         def upload() -> None:
             try:
-                self.client.put_object(self.bucket, key, pipe, length=-1, part_size=PART_SIZE)  # type: ignore[arg-type]
+                # One part at a time: the writer fills parts slower than one connection sends them, and
+                # the client's parallel uploads cost threads and a part's memory each (measured on a zip of
+                # 500 x 150 KB images streamed while they download: 1.4-1.7 s with 3, 1.2 s with 1).
+                self.client.put_object(
+                    self.bucket, key, cast(BinaryIO, pipe), length=-1, part_size=PART_SIZE, num_parallel_uploads=1
+                )
             except BaseException as exc:
                 pipe.upload_error = exc
 

@@ -62,6 +62,13 @@ class SqliteAbuseRecords:
             conn.execute("INSERT OR IGNORE INTO suppressions VALUES (?, ?)", (address_hash, time.time()))
 
     def is_suppressed(self, address_hash: str) -> bool:
+        return bool(self.suppressed([address_hash]))
+
+    def suppressed(self, address_hashes: Sequence[str]) -> set[str]:
+        wanted = sorted(set(address_hashes))
+        if not wanted:
+            return set()
+        marks = ", ".join("?" for _ in wanted)
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT 1 FROM suppressions WHERE address_hash = ?", (address_hash,)).fetchone()
-        return row is not None
+            rows = conn.execute(f"SELECT address_hash FROM suppressions WHERE address_hash IN ({marks})", wanted)
+            return {row["address_hash"] for row in rows}

@@ -125,11 +125,17 @@ class SqliteJobStore(SqliteWebhookRecords, SqliteSeriesRecords, SqliteAbuseRecor
         }
 
     def add_job(self, job: Job) -> None:
-        values = self._written_values(job) | {"id": job.id}
-        columns = ", ".join(values)
-        marks = ", ".join(f":{name}" for name in values)
+        self.add_jobs([job])
+
+    def add_jobs(self, jobs: Sequence[Job]) -> None:
+        if not jobs:
+            return
+        rows = [self._written_values(job) | {"id": job.id} for job in jobs]
+        columns = ", ".join(rows[0])
+        marks = ", ".join(f":{name}" for name in rows[0])
         with self._db.transaction(self._sweep) as conn:
-            conn.execute(f"INSERT INTO jobs ({columns}) VALUES ({marks})", values)
+            # The same job again (a retry of a call that failed after writing) stays the one job.
+            conn.executemany(f"INSERT INTO jobs ({columns}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING", rows)
 
     def get_job(self, job_id: str) -> Job | None:
         with self._db.transaction(self._sweep) as conn:

@@ -1,0 +1,157 @@
+"""Group commit (shared.coalescer): calls that wait together go together, each gets its own
+result, a quiet caller does not wait, and one bad call fails alone."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from shared.coalescer import Coalescer
+from tests.support import wait_until
+
+
+class Gated:
+    """A flush that records each batch and, while `gate` is clear, blocks until it is set."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def __call__(self, items: list[int]) -> list[int]:
+        self.batches.append(list(items))
+        self.entered.set()
+        self.gate.wait(timeout=10)
+        if any(item < 0 for item in items):
+            raise ValueError(f"negative in {items}")
+        return [item * 10 for item in items]
+
+
+def test_a_lone_call_is_flushed_at_once_by_itself() -> None:
+    flush = Gated()
+    flush.gate.set()
+    assert Coalescer(flush).call(7) == 70
+    assert flush.batches == [[7]]
+
+
+def test_calls_that_wait_while_a_flush_runs_go_together_and_each_gets_its_own_result() -> None:
+    flush = Gated()
+    coalescer = Coalescer(flush)
+    with ThreadPoolExecutor(9) as pool:
+        first = pool.submit(coalescer.call, 1)
+        assert flush.entered.wait(timeout=5)
+        others = [pool.submit(coalescer.call, n) for n in range(2, 10)]
+        # Every other call is waiting behind the first flush before it is let go.
+        wait_until(lambda: len(coalescer._waiting) == 8, timeout=5, what="eight waiting calls")
+        flush.gate.set()
+        assert first.result(timeout=5) == 10
+        assert [future.result(timeout=5) for future in others] == [n * 10 for n in range(2, 10)]
+    assert flush.batches == [[1], list(range(2, 10))]
+
+
+def test_a_batch_holds_at_most_max_batch_calls() -> None:
+    flush = Gated()
+    coalescer = Coalescer(flush, max_batch=3)
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(coalescer.call, 0)
+        assert flush.entered.wait(timeout=5)
+        others = [pool.submit(coalescer.call, n) for n in range(1, 8)]
+        wait_until(lambda: len(coalescer._waiting) == 7, timeout=5, what="seven waiting calls")
+        flush.gate.set()
+        assert [future.result(timeout=5) for future in [first, *others]] == [n * 10 for n in range(8)]
+    assert [len(batch) for batch in flush.batches] == [1, 3, 3, 1]
+    assert sorted(item for batch in flush.batches for item in batch) == list(range(8))
+
+
+def test_one_bad_call_fails_alone_and_the_others_of_its_batch_succeed() -> None:
+    flush = Gated()
+    coalescer = Coalescer(flush)
+    with ThreadPoolExecutor(5) as pool:
+        first = pool.submit(coalescer.call, 1)
+        assert flush.entered.wait(timeout=5)
+        good = [pool.submit(coalescer.call, n) for n in (2, 3, 4)]
+        bad = pool.submit(coalescer.call, -1)
+        wait_until(lambda: len(coalescer._waiting) == 4, timeout=5, what="four waiting calls")
+        flush.gate.set()
+        assert first.result(timeout=5) == 10
+        assert [future.result(timeout=5) for future in good] == [20, 30, 40]
+        with pytest.raises(ValueError, match="negative in \\[-1\\]"):
+            bad.result(timeout=5)
+    # The batch failed as a whole, then each of its calls went again alone.
+    assert sorted(flush.batches[1]) == [-1, 2, 3, 4]
+    assert sorted(flush.batches[2:]) == [[-1], [2], [3], [4]]
+
+
+def test_a_flush_returning_the_wrong_number_of_results_is_an_error() -> None:
+    coalescer: Coalescer[int, int] = Coalescer(lambda items: [])
+    with pytest.raises(RuntimeError, match="returned 0 results"):
+        coalescer.call(1)
+
+
+def test_many_threads_each_get_their_own_answer() -> None:
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def flush(items: list[int]) -> list[int]:
+        with lock:
+            seen.extend(items)
+        return [item + 1 for item in items]
+
+    coalescer = Coalescer(flush, max_batch=16)
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(coalescer.call, range(2000)))
+    assert results == [n + 1 for n in range(2000)]
+    assert sorted(seen) == list(range(2000))
+
+
+def recording(batches: list[list[str]]) -> Callable[[list[str]], list[str]]:
+    def flush(items: list[str]) -> list[str]:
+        batches.append(list(items))
+        return items
+
+    return flush
+
+
+def test_a_group_waits_for_a_thread_that_said_it_is_coming() -> None:
+    batches: list[list[str]] = []
+    coalescer: Coalescer[str, str] = Coalescer(recording(batches), linger=30)
+    parsing, parsed = threading.Event(), threading.Event()
+
+    def latecomer() -> str:
+        with coalescer.coming():
+            parsing.set()
+            parsed.wait(timeout=10)  # still parsing its request while the other call is ready
+            return coalescer.call("late")
+
+    with ThreadPoolExecutor(2) as pool:
+        late = pool.submit(latecomer)
+        assert parsing.wait(timeout=5)
+        early = pool.submit(coalescer.call, "early")
+        wait_until(lambda: coalescer._lingering, timeout=5, what="the early call to wait for the late one")
+        parsed.set()
+        assert (early.result(timeout=5), late.result(timeout=5)) == ("early", "late")
+    assert batches == [["early", "late"]]
+
+
+def test_a_thread_that_came_but_did_not_call_lets_the_group_go() -> None:
+    batches: list[list[str]] = []
+    coalescer: Coalescer[str, str] = Coalescer(recording(batches), linger=30)
+    inside, leave = threading.Event(), threading.Event()
+
+    def gives_up() -> None:
+        with coalescer.coming():
+            inside.set()
+            leave.wait(timeout=10)  # an invalid request: answered without a call
+
+    with ThreadPoolExecutor(2) as pool:
+        quitter = pool.submit(gives_up)
+        assert inside.wait(timeout=5)
+        alone = pool.submit(coalescer.call, "alone")
+        wait_until(lambda: coalescer._lingering, timeout=5, what="the call to wait for the other thread")
+        leave.set()
+        quitter.result(timeout=5)
+        assert alone.result(timeout=5) == "alone"  # long before the 30 s linger
+    assert batches == [["alone"]]

@@ -131,7 +131,10 @@ class Settings:
         "IMGJOB_STORE_URL", "sqlite:///var/imgjob.sqlite3", "text", "Jobs: sqlite:///path or cassandra://host/keyspace"
     ).field()
     blob_url: str = Setting(
-        "IMGJOB_BLOB_URL", "file:var/blobs", "text", "Images and zips: file:dir or s3://key:secret@host:port/bucket"
+        "IMGJOB_BLOB_URL",
+        "file:var/blobs",
+        "text",
+        "The zips (the images are stored only inside them): file:dir or s3://key:secret@host:port/bucket",
     ).field()
     smtp_url: str | None = Setting(
         "IMGJOB_SMTP_URL", None, "text", "Mail server, smtp://host:port or smtps://user:pass@host; unset: .eml files"
@@ -239,7 +242,8 @@ class Settings:
         "IMGJOB_MAX_JOB_BYTES",
         2_000_000_000,
         "int",
-        "Image bytes one job may store (then the rest are skipped); file: blobs need that much disk free",
+        "Image bytes one job may store (then the rest are skipped); file: blobs need that much disk free, and"
+        " so does the packager's temporary directory for a recurring search's run (512 MB for any other job)",
         low=1,
         unit="bytes",
     ).field()

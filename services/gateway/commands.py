@@ -71,12 +71,12 @@ def store_jobs(adapters: Adapters, submissions: Sequence[Submission], ids: Seque
     the suppression list. `ids` (from new_id) are the jobs', or for a recurring search its series',
     whose first run is returned (and is announced already); every other job's `job.due` is the caller's
     to publish, with announce_job. Storing the same submissions with the same ids again is harmless."""
-    secret = adapters.settings.secret_key
-    suppressed = adapters.store.suppressed([mailbox_hash(secret, submission.email) for submission in submissions])
+    mailboxes = [mailbox_hash(adapters.settings.secret_key, submission.email) for submission in submissions]
+    suppressed = adapters.store.suppressed(mailboxes)
     now = adapters.clock()
     outcomes: list[Job | Unsubscribed] = []
-    for submission, given_id in zip(submissions, ids, strict=True):
-        if mailbox_hash(secret, submission.email) in suppressed:
+    for submission, mailbox, given_id in zip(submissions, mailboxes, ids, strict=True):
+        if mailbox in suppressed:
             outcomes.append(Unsubscribed())
         elif submission.recurrence is not None:
             outcomes.append(start_series(adapters, submission, given_id))  # its first run

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
@@ -30,6 +30,19 @@ class Gated:
         return [item * 10 for item in items]
 
 
+def held_then(coalescer: Coalescer[int, int], flush: Gated, first: int, rest: list[int]) -> list[Future[int]]:
+    """`first` called and held in its flush, then `rest` called, each waiting behind it; then let go.
+    The futures of every call, first included, in that order."""
+    pool = ThreadPoolExecutor(1 + len(rest))
+    futures = [pool.submit(coalescer.call, first)]
+    assert flush.entered.wait(timeout=5)
+    futures += [pool.submit(coalescer.call, n) for n in rest]
+    wait_until(lambda: len(coalescer._waiting) == len(rest), timeout=5, what=f"{len(rest)} waiting calls")
+    flush.gate.set()
+    pool.shutdown(wait=False)
+    return futures
+
+
 def test_a_lone_call_is_flushed_at_once_by_itself() -> None:
     flush = Gated()
     flush.gate.set()
@@ -39,47 +52,25 @@ def test_a_lone_call_is_flushed_at_once_by_itself() -> None:
 
 def test_calls_that_wait_while_a_flush_runs_go_together_and_each_gets_its_own_result() -> None:
     flush = Gated()
-    coalescer = Coalescer(flush)
-    with ThreadPoolExecutor(9) as pool:
-        first = pool.submit(coalescer.call, 1)
-        assert flush.entered.wait(timeout=5)
-        others = [pool.submit(coalescer.call, n) for n in range(2, 10)]
-        # Every other call is waiting behind the first flush before it is let go.
-        wait_until(lambda: len(coalescer._waiting) == 8, timeout=5, what="eight waiting calls")
-        flush.gate.set()
-        assert first.result(timeout=5) == 10
-        assert [future.result(timeout=5) for future in others] == [n * 10 for n in range(2, 10)]
+    futures = held_then(Coalescer(flush), flush, 1, list(range(2, 10)))
+    assert [future.result(timeout=5) for future in futures] == [n * 10 for n in range(1, 10)]
     assert flush.batches == [[1], list(range(2, 10))]
 
 
 def test_a_batch_holds_at_most_max_batch_calls() -> None:
     flush = Gated()
-    coalescer = Coalescer(flush, max_batch=3)
-    with ThreadPoolExecutor(8) as pool:
-        first = pool.submit(coalescer.call, 0)
-        assert flush.entered.wait(timeout=5)
-        others = [pool.submit(coalescer.call, n) for n in range(1, 8)]
-        wait_until(lambda: len(coalescer._waiting) == 7, timeout=5, what="seven waiting calls")
-        flush.gate.set()
-        assert [future.result(timeout=5) for future in [first, *others]] == [n * 10 for n in range(8)]
+    futures = held_then(Coalescer(flush, max_batch=3), flush, 0, list(range(1, 8)))
+    assert [future.result(timeout=5) for future in futures] == [n * 10 for n in range(8)]
     assert [len(batch) for batch in flush.batches] == [1, 3, 3, 1]
     assert sorted(item for batch in flush.batches for item in batch) == list(range(8))
 
 
 def test_one_bad_call_fails_alone_and_the_others_of_its_batch_succeed() -> None:
     flush = Gated()
-    coalescer = Coalescer(flush)
-    with ThreadPoolExecutor(5) as pool:
-        first = pool.submit(coalescer.call, 1)
-        assert flush.entered.wait(timeout=5)
-        good = [pool.submit(coalescer.call, n) for n in (2, 3, 4)]
-        bad = pool.submit(coalescer.call, -1)
-        wait_until(lambda: len(coalescer._waiting) == 4, timeout=5, what="four waiting calls")
-        flush.gate.set()
-        assert first.result(timeout=5) == 10
-        assert [future.result(timeout=5) for future in good] == [20, 30, 40]
-        with pytest.raises(ValueError, match="negative in \\[-1\\]"):
-            bad.result(timeout=5)
+    *good, bad = held_then(Coalescer(flush), flush, 1, [2, 3, 4, -1])
+    assert [future.result(timeout=5) for future in good] == [10, 20, 30, 40]
+    with pytest.raises(ValueError, match="negative in \\[-1\\]"):
+        bad.result(timeout=5)
     # The batch failed as a whole, then each of its calls went again alone.
     assert sorted(flush.batches[1]) == [-1, 2, 3, 4]
     assert sorted(flush.batches[2:]) == [[-1], [2], [3], [4]]

@@ -121,18 +121,24 @@ class CountingStore:
         return getattr(self.inner, name)
 
 
-def test_attempts_that_come_while_a_group_is_with_the_store_go_together(adapters: Adapters) -> None:
-    store = CountingStore(adapters)
-    grouped = dataclasses.replace(adapters, store=store)  # type: ignore[arg-type]  # a JobStore by delegation
-    intake = intake_for(grouped, per_address="off")
-    emails = [f"person-{n}@example.com" for n in range(9)]
-    with ThreadPoolExecutor(9) as pool:
+def submitted_behind_the_first(adapters: Adapters, store: CountingStore, emails: list[str]) -> list[object]:
+    """The first email's job submitted and held at the store's gate, then the others', each waiting
+    behind it; then let go. Every attempt's outcome, in that order."""
+    intake = intake_for(dataclasses.replace(adapters, store=store), per_address="off")  # type: ignore[arg-type]
+    with ThreadPoolExecutor(len(emails)) as pool:
         first = pool.submit(intake.submit, "192.0.2.9", submission(adapters, emails[0]))
         assert store.entered.wait(timeout=5)
         rest = [pool.submit(intake.submit, "192.0.2.9", submission(adapters, email)) for email in emails[1:]]
-        wait_until(lambda: len(intake._groups._waiting) == 8, timeout=5, what="eight attempts waiting")
+        waiting = len(emails) - 1
+        wait_until(lambda: len(intake._groups._waiting) == waiting, timeout=5, what=f"{waiting} attempts waiting")
         store.gate.set()
-        jobs = [future.result(timeout=10) for future in [first, *rest]]
+        return [future.result(timeout=10) for future in [first, *rest]]
+
+
+def test_attempts_that_come_while_a_group_is_with_the_store_go_together(adapters: Adapters) -> None:
+    store = CountingStore(adapters)
+    emails = [f"person-{n}@example.com" for n in range(9)]
+    jobs = submitted_behind_the_first(adapters, store, emails)
     assert store.add_calls == [1, 8]
     assert [job.email for job in jobs if isinstance(job, Job)] == emails
 
@@ -149,15 +155,8 @@ class FailsOnceAfterWriting(CountingStore):
 
 def test_a_group_that_failed_is_tried_again_attempt_by_attempt_without_a_job_twice(adapters: Adapters) -> None:
     store = FailsOnceAfterWriting(adapters)
-    intake = intake_for(dataclasses.replace(adapters, store=store), per_address="off")  # type: ignore[arg-type]
     emails = [f"retry-{n}@example.com" for n in range(4)]
-    with ThreadPoolExecutor(4) as pool:
-        first = pool.submit(intake.submit, "192.0.2.5", submission(adapters, emails[0]))
-        assert store.entered.wait(timeout=5)
-        rest = [pool.submit(intake.submit, "192.0.2.5", submission(adapters, email)) for email in emails[1:]]
-        wait_until(lambda: len(intake._groups._waiting) == 3, timeout=5, what="three attempts waiting")
-        store.gate.set()
-        jobs = [future.result(timeout=10) for future in [first, *rest]]
+    jobs = submitted_behind_the_first(adapters, store, emails)
     assert store.add_calls == [1, 3, 1, 1, 1]  # the group of three failed, then each went alone
     assert [job.email for job in jobs if isinstance(job, Job)] == emails
     stored = adapters.store.jobs_in(JobStatus.SCHEDULED, limit=100)

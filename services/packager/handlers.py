@@ -15,7 +15,7 @@ from services.packager.download import Downloader, FailedImage, FilteredImage, N
 from services.packager.filtering import acceptor
 from services.packager.measures import count_download, job_packaged
 from services.packager.packing import InOrder
-from services.packager.planning import Plan, Planner
+from services.packager.planning import Plan, Planner, link_key
 from services.packager.staging import Staging
 from shared import events
 from shared.domain.model import Job, JobStatus, Link
@@ -107,7 +107,7 @@ def package_job(adapters: Adapters, downloader: Downloader, job: Job, engine_fil
         return
     # A run of a recurring search leaves out the links an earlier run delivered (services.packager.series).
     # In link order: downloads start in this order, and the zip takes them in it (services.packager.packing).
-    links = sorted(adapters.store.get_links(job.id), key=lambda link: (link.position, link.url))
+    links = sorted(adapters.store.get_links(job.id), key=link_key)
     links, delivered = series.skip_delivered_links(adapters, job, links)
     progress = _Progress(adapters, job.id)
     progress.write()

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from services.packager.archive import ZipWriter
 from services.packager.download import Outcome, StoredImage
-from services.packager.planning import Plan, Planner
+from services.packager.planning import Plan, Planner, link_key
 from services.packager.staging import Staging
 from shared.domain.model import Link
 
@@ -29,7 +29,7 @@ class InOrder:
     """
 
     def __init__(self, links: Iterable[Link], planner: Planner, staging: Staging, out: ZipWriter) -> None:
-        self._order: Sequence[tuple[int, str]] = sorted((link.position, link.url) for link in links)
+        self._order: Sequence[tuple[int, str]] = sorted(link_key(link) for link in links)
         self._next = 0
         self._waiting: dict[tuple[int, str], Outcome] = {}
         self._planner = planner
@@ -43,7 +43,7 @@ class InOrder:
         return self._next
 
     def add(self, outcome: Outcome) -> None:
-        self._waiting[(outcome.link.position, outcome.link.url)] = outcome
+        self._waiting[link_key(outcome.link)] = outcome
         settled = self._next
         while self._next < len(self._order):
             ready = self._waiting.pop(self._order[self._next], None)

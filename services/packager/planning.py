@@ -66,8 +66,13 @@ def plan(outcomes: Iterable[Outcome], near_distance: int | None = None, wanted: 
     return planner.result()
 
 
+def link_key(link: Link) -> tuple[int, str]:
+    """A link's place in the job: its position, then (for equal positions) its URL. The zip's order."""
+    return link.position, link.url
+
+
 def link_order(outcome: Outcome) -> tuple[int, str]:
-    return outcome.link.position, outcome.link.url
+    return link_key(outcome.link)
 
 
 class Planner:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from shared.ports import Adapters
+from shared.ports.series_records import every_live_series
 
 log = logging.getLogger(__name__)
 
@@ -28,5 +29,5 @@ def purge_if_done(adapters: Adapters, series_id: str) -> bool:
 
 def sweep(adapters: Adapters) -> None:
     """The backstop for a series whose last run was purged before the series had ended."""
-    for series_id in adapters.store.live_series():
+    for series_id in every_live_series(adapters.store):
         purge_if_done(adapters, series_id)

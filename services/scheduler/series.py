@@ -15,6 +15,7 @@ from shared.domain.model import Job, JobStatus
 from shared.domain.series import Series, SeriesStatus
 from shared.lifecycle import publish_due, publish_expiry
 from shared.ports import Adapters
+from shared.ports.series_records import every_live_series
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def _stop_if_stopped(adapters: Adapters, series: Series, run: Job) -> None:
 
 def sweep_series(adapters: Adapters) -> None:
     """Every live series whose latest run has started gets its next run (when it has one)."""
-    for series_id in adapters.store.live_series():
+    for series_id in every_live_series(adapters.store):
         series = adapters.store.get_series(series_id)
         if series is None or not series.active:
             continue

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from shared.domain.model import Job
 from shared.domain.series import Series
+
+# Series ids a sweeper reads at a time.
+SERIES_PAGE = 1000
 
 
 class SeriesRecords(Protocol):
@@ -41,8 +44,21 @@ class SeriesRecords(Protocol):
     def delivered_url_count(self, series_id: str) -> int:
         """How many URL keys (those starting with "u", see shared.series_signing) the series holds."""
 
-    def live_series(self, limit: int = 1000) -> list[str]:
-        """Ids of series not yet purged (active or ended), for the sweepers."""
+    def live_series(self, after: str = "", limit: int = SERIES_PAGE) -> list[str]:
+        """Ids of series not yet purged (active or ended), in id order: the first `limit` after `after`.
+        The sweepers read them all, a page at a time (every_live_series)."""
 
     def purge_series(self, series_id: str) -> None:
         """Delete every record of the series: the address, its runs' list and its hashes. Idempotent."""
+
+
+def every_live_series(records: SeriesRecords, page: int = SERIES_PAGE) -> Iterator[str]:
+    """Every live series' id, a page at a time: a sweep that read only the first page would never
+    reach the series after it (their repairs and their purge backstop)."""
+    after = ""
+    while True:
+        ids = records.live_series(after=after, limit=page)
+        yield from ids
+        if len(ids) < page:
+            return
+        after = ids[-1]

@@ -11,6 +11,7 @@ from shared.domain.filters import Filters
 from shared.domain.model import JobStatus
 from shared.domain.series import Series, SeriesStatus
 from shared.ports import JobStore
+from shared.ports.series_records import every_live_series
 
 NOW = datetime(2030, 3, 14, 9, 30, tzinfo=UTC)
 
@@ -110,6 +111,20 @@ def test_purge_deletes_the_series_its_runs_list_and_its_hashes(store: JobStore) 
     assert store.delivered_among(series.id, ["u" + "a" * 40]) == set()
     assert series.id not in store.live_series()
     assert store.get_series(kept.id) == kept and store.series_runs(kept.id)
+
+
+def test_the_live_series_are_read_in_pages_in_id_order_every_one_once(store: JobStore) -> None:
+    added = [new_series() for _ in range(8)]
+    for each in added:
+        store.add_series(each, deadline())
+    purged = added.pop(3)
+    store.purge_series(purged.id)
+    ids = sorted(each.id for each in added)
+    assert store.live_series(limit=3) == ids[:3]
+    assert store.live_series(after=ids[2], limit=3) == ids[3:6]
+    assert store.live_series(after=ids[-1]) == []
+    assert list(every_live_series(store, page=3)) == ids  # 7 series: pages of 3, 3 and 1
+    assert list(every_live_series(store, page=7)) == ids  # a full last page, then an empty one
 
 
 def test_a_series_past_its_backstop_reads_as_gone(store: JobStore) -> None:

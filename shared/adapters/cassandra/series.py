@@ -14,6 +14,7 @@ from shared.adapters.store_rules import from_ms, purge_deadline_ms, to_ms
 from shared.domain.filters import Filters
 from shared.domain.model import Job
 from shared.domain.series import Series, SeriesStatus
+from shared.ports.series_records import SERIES_PAGE
 
 # Keys per `IN` read of delivered hashes: one partition, so a few hundred are one cheap query.
 CHUNK = 200
@@ -145,8 +146,9 @@ class CassandraSeriesRecords:
         row = self._cql.one("count_delivered_urls", [series_id])
         return int(row["n"]) if row is not None else 0
 
-    def live_series(self, limit: int = 1000) -> list[str]:
-        pages = self._cql.run_many(("scan_series_live", [shard, limit]) for shard in range(LIVE_SHARDS))
+    def live_series(self, after: str = "", limit: int = SERIES_PAGE) -> list[str]:
+        # Each shard's first `limit` after `after` (in clustering order) hold the first `limit` of all.
+        pages = self._cql.run_many(("scan_series_live", [shard, after, limit]) for shard in range(LIVE_SHARDS))
         return sorted({row["series_id"] for rows in pages for row in rows})[:limit]
 
     def purge_series(self, series_id: str) -> None:

@@ -69,6 +69,6 @@ SERIES_STATEMENTS: dict[str, str] = {
     ),
     "delete_delivered": "DELETE FROM {ks}.series_delivered WHERE series_id = ?",
     "insert_series_live": "INSERT INTO {ks}.series_live (shard, series_id) VALUES (?, ?) USING TTL ?",
-    "scan_series_live": "SELECT series_id FROM {ks}.series_live WHERE shard = ? LIMIT ?",
+    "scan_series_live": "SELECT series_id FROM {ks}.series_live WHERE shard = ? AND series_id > ? LIMIT ?",
     "delete_series_live": "DELETE FROM {ks}.series_live WHERE shard = ? AND series_id = ?",
 }

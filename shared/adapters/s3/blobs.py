@@ -14,7 +14,7 @@ from minio import Minio
 from minio.commonconfig import ENABLED, Filter
 from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
-from minio.lifecycleconfig import Expiration, LifecycleConfig, Rule
+from minio.lifecycleconfig import AbortIncompleteMultipartUpload, Expiration, LifecycleConfig, Rule
 
 from shared.ports.blobs import validate_key
 from shared.ports.migration import NotMigrated
@@ -137,6 +137,20 @@ class _ChunkPipe:
         return taken[0] if len(taken) == 1 else b"".join(taken)
 
 
+def backstop_rule(days: int) -> Rule:
+    """The bucket's lifecycle rule, a backstop for the janitor: whatever it misses is gone `days` after
+    it was written (a few days past the longest link life). It also ends the uploads of a writer that
+    was killed mid-zip, whose parts S3 would keep (and bill) until aborted; MinIO ignores that part of
+    the rule and removes such uploads itself after a day (its `api stale_uploads_expiry`)."""
+    return Rule(
+        ENABLED,
+        rule_filter=Filter(prefix="jobs/"),
+        rule_id="imgjob-backstop",
+        expiration=Expiration(days=days),
+        abort_incomplete_multipart_upload=AbortIncompleteMultipartUpload(days_after_initiation=1),
+    )
+
+
 class S3BlobStore:
     def __init__(self, url: str, lifecycle_days: int = 3) -> None:
         self._location = S3Location.parse(url)
@@ -165,14 +179,7 @@ class S3BlobStore:
         except S3Error as exc:
             if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise
-        # A backstop for the janitor: whatever it misses is gone a few days after the longest link life.
-        rule = Rule(
-            ENABLED,
-            rule_filter=Filter(prefix="jobs/"),
-            rule_id="imgjob-backstop",
-            expiration=Expiration(days=self._lifecycle_days),
-        )
-        self.client.set_bucket_lifecycle(self.bucket, LifecycleConfig([rule]))
+        self.client.set_bucket_lifecycle(self.bucket, LifecycleConfig([backstop_rule(self._lifecycle_days)]))
 
     def ping(self) -> None:
         """A HEAD of the bucket: connection and credential errors propagate."""

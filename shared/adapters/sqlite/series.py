@@ -13,6 +13,7 @@ from shared.adapters.store_rules import from_ms, to_ms
 from shared.domain.filters import Filters
 from shared.domain.model import Job
 from shared.domain.series import Series, SeriesStatus
+from shared.ports.series_records import SERIES_PAGE
 
 # Added to the store's SCHEMA (shared.adapters.sqlite.schema), so migrate creates them and ping checks them.
 SERIES_SCHEMA = """
@@ -182,9 +183,9 @@ class SqliteSeriesRecords:
             ).fetchone()
         return int(row["n"])
 
-    def live_series(self, limit: int = 1000) -> list[str]:
+    def live_series(self, after: str = "", limit: int = SERIES_PAGE) -> list[str]:
         with self._db.transaction(self._sweep_series) as conn:
-            rows = conn.execute("SELECT id FROM series ORDER BY created_at, id LIMIT ?", (limit,)).fetchall()
+            rows = conn.execute("SELECT id FROM series WHERE id > ? ORDER BY id LIMIT ?", (after, limit)).fetchall()
         return [row["id"] for row in rows]
 
     def purge_series(self, series_id: str) -> None:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))  # the tests' helpers, which are not installed
 from tests.support import free_port, wait_until  # noqa: E402
 
 RABBITMQ = ROOT / "scripts" / "infra" / "rabbitmq.sh"
-GATEWAY_WORKERS = 2
+GATEWAY_WORKERS = 1
 
 
 def commit() -> str:

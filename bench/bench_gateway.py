@@ -1,16 +1,16 @@
 """Benchmark: job submissions a second through the gateway, beside what the same server answers on /healthz.
 
-The gateway runs as in production: gunicorn with `services/gunicorn_conf.py` (2 workers of 8 threads
-here, one per core), on the real Cassandra and RabbitMQ (a keyspace and a vhost of the run's own). A
-load generator in another process keeps 16 clients busy: first on `GET /healthz`, then on
-`POST /api/jobs`, each submission a new job for a new address from a new client address (behind one
-trusted proxy), so both rate limits are counted on every request as in production.
+The gateway runs as in production: gunicorn with `services/gunicorn_conf.py` (1 worker of 16 threads),
+on the real Cassandra and RabbitMQ (a keyspace and a vhost of the run's own). A load generator in
+another process keeps 16 clients busy: first on `GET /healthz`, then on `POST /api/jobs`, each
+submission a new job for a new address from a new client address (behind one trusted proxy), so both
+rate limits are counted on every request as in production.
 
 Baseline: main before the scale work (issue 12), measured the same way from outside with 2 sync
 workers: 141 submissions/s (p99 203 ms) where /healthz answered 521/s.
 Targets: at least 300 submissions/s, p99 under 100 ms, and at least half the /healthz rate.
 
-    python bench/bench_gateway.py [--seconds 20] [--clients 16] [--workers 2]
+    python bench/bench_gateway.py [--seconds 20] [--clients 16] [--workers 1]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import argparse
 import resource
 from typing import Any
 
-from _stack import Stack, cpu_seconds, machine, running_stack
+from _stack import GATEWAY_WORKERS, Stack, cpu_seconds, machine, running_stack
 
 BASELINE = {"rate": 141.0, "p99_ms": 203.0, "healthz": 521.0}
 RATE_TARGET = 300.0
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=GATEWAY_WORKERS)
     args = parser.parse_args(argv)
     clients = ["--clients", str(args.clients)]
     with running_stack() as stack:

@@ -4,6 +4,7 @@ bound, never redirected, never to a private address, and never changing what hap
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import ipaddress
@@ -18,8 +19,11 @@ from flask.testing import FlaskClient
 
 from services.janitor.handlers import purge
 from services.notifier.service import build_service as build_notifier
+from services.webhooks.handlers import on_job_event
+from services.webhooks.sender import WebhookSender
 from services.webhooks.service import build_service as build_webhooks
 from shared import event_contract, events, metrics
+from shared.address_guard import AddressPolicy
 from shared.domain.emails import EmailState
 from shared.domain.model import JobStatus
 from shared.ports import Adapters, Clock, utc_now
@@ -149,6 +153,37 @@ def test_no_webhook_url_no_secret_and_no_delivery(adapters: Adapters, client: Fl
         lambda: (handled(events.JOB_STARTED), handled(events.JOB_WEBHOOK_DUE)) == (before[0] + 1, before[1] + 1),
         what="both events handled",
     )
+    assert adapters.store.webhook_delivery(job.id, events.JOB_STARTED) is None
+
+
+class ReadsCounted:
+    """The store, noting which of the reads the webhooks handler makes are made."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.reads: list[str] = []
+
+    def get_job(self, job_id: str) -> Any:
+        self.reads.append("get_job")
+        return self.inner.get_job(job_id)
+
+    def webhook_delivery(self, job_id: str, event_type: str) -> Any:
+        self.reads.append("webhook_delivery")
+        return self.inner.webhook_delivery(job_id, event_type)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_the_events_of_a_job_without_a_webhook_cost_one_read_each(adapters: Adapters) -> None:
+    # Every job's events reach the webhooks queue: at 10,000 starts a minute each read counts.
+    job = add_job(adapters, status=JobStatus.RUNNING)
+    store = ReadsCounted(adapters.store)
+    counted_adapters = dataclasses.replace(adapters, store=store)  # type: ignore[arg-type]
+    sender = WebhookSender(AddressPolicy(allow_private=True), timeout=5)
+    for event in (events.job_started(job.id), events.job_ready(job)):
+        on_job_event(counted_adapters, sender, event)
+    assert store.reads == ["get_job", "get_job"]
     assert adapters.store.webhook_delivery(job.id, events.JOB_STARTED) is None
 
 

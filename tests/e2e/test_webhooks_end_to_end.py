@@ -1,7 +1,7 @@
 """A job with a webhook URL, through the whole system (embedded, and every service as a process on the
 real infrastructure): its receiver on loopback gets job.started, job.ready (retried once, same delivery
-id) and, after the purge, job.expired, each signed with the secret of the 201 answer; and then nothing
-of ours holds the URL."""
+id) and, after the purge, job.expired (at least once), each signed with the secret of the 201 answer;
+and then nothing of ours holds the URL."""
 
 from __future__ import annotations
 
@@ -73,12 +73,16 @@ def test_a_jobs_events_reach_its_webhook_and_its_url_goes_after_the_last(
         # The last delivery's record goes right after the 2xx: wait for the URL to be gone everywhere.
         wait_until(lambda: personal_data_left(system, path) == [], timeout=30, what="the URL gone")
     got = receiver.requests()
-    assert events_of(receiver) == ["job.started", "job.ready", "job.ready", "job.expired"]
+    assert events_of(receiver)[:3] == ["job.started", "job.ready", "job.ready"]
     assert got[1].headers["X-Imgjob-Delivery"] == got[2].headers["X-Imgjob-Delivery"]
+    # The janitor's sweep and the job's expiry message can both find the job before its purge, and each
+    # announces job.expired: delivery is at least once (README), every copy under the one delivery id.
+    expired = got[3:]
+    assert {r.headers["X-Imgjob-Event"] for r in expired} == {"job.expired"}
     assert len({r.headers["X-Imgjob-Delivery"] for r in got}) == 3
     for request in got:
         assert request.path == path and signed_by(secret, request)
         body = json.loads(request.body)
         assert body["job_id"] == job_id
         assert event_contract.problems(body, "webhook-body.v1.json") == []
-    assert json.loads(got[3].body)["payload"] == {"status": "ready"}
+    assert all(json.loads(request.body)["payload"] == {"status": "ready"} for request in expired)

@@ -22,7 +22,11 @@ from shared.ports.migration import NotMigrated
 PART_SIZE = 8 * 1024 * 1024
 CHUNK = 256 * 1024
 HAND_OVER = 1024 * 1024  # bytes gathered by the writer before the uploader gets them
-QUEUED = 2  # chunks waiting for the uploader at most: with the one gathering, 3 MB per upload
+# Chunks waiting for the uploader at most: a whole part, so that the writer goes on while the part
+# before it uploads (the uploader reads nothing meanwhile). With room for 2 chunks (3 MB) the writer
+# stalled at every part: 500 x 150 KB zipped into MinIO as they downloaded took 1.20 to 1.78 s (3 of
+# 10 runs over 1.6 s), against 1.23 to 1.52 s with a part's room; it costs 6 MB more per upload.
+QUEUED = PART_SIZE // HAND_OVER
 MISSING = ("NoSuchKey", "NoSuchObject", "NoSuchBucket")
 
 

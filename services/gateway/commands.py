@@ -49,18 +49,6 @@ class DownloadStatus(StrEnum):
     NOT_FOUND = "not_found"
 
 
-def submit_job(adapters: Adapters, submission: Submission) -> Job:
-    """Store a new scheduled job and publish its `job.due`, delayed until the scheduled time.
-
-    Raises Unsubscribed if the address's mailbox is on the suppression list: the job could only
-    send it emails it asked not to get."""
-    job = store_jobs(adapters, [submission], [new_id()])[0]
-    if isinstance(job, Unsubscribed):
-        raise job
-    announce_job(adapters, job)
-    return job
-
-
 def new_id() -> str:
     """A new job's (or series') id."""
     return uuid.uuid4().hex

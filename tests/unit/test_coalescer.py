@@ -6,11 +6,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 import pytest
 
 from shared.coalescer import Coalescer
 from tests.support import wait_until
+
+T = TypeVar("T")
 
 
 class Gated:
@@ -106,43 +109,38 @@ def recording(batches: list[list[str]]) -> Callable[[list[str]], list[str]]:
     return flush
 
 
+def lingering_for_one_coming(coalescer: Coalescer[str, str], then: Callable[[], T], item: str) -> tuple[T, str]:
+    """A thread inside `coming()` (parsing its request) while `item` is called; once that call waits for
+    it, the thread goes on with `then`. What `then` returned and what the call did."""
+    inside, release = threading.Event(), threading.Event()
+
+    def comer() -> T:
+        with coalescer.coming():
+            inside.set()
+            release.wait(timeout=10)
+            return then()
+
+    with ThreadPoolExecutor(2) as pool:
+        other = pool.submit(comer)
+        assert inside.wait(timeout=5)
+        mine = pool.submit(coalescer.call, item)
+        wait_until(lambda: coalescer._lingering, timeout=5, what=f"{item!r} to wait for the thread coming")
+        release.set()
+        return other.result(timeout=5), mine.result(timeout=5)  # long before the 30 s linger
+
+
 def test_a_group_waits_for_a_thread_that_said_it_is_coming() -> None:
     batches: list[list[str]] = []
     coalescer: Coalescer[str, str] = Coalescer(recording(batches), linger=30)
-    parsing, parsed = threading.Event(), threading.Event()
-
-    def latecomer() -> str:
-        with coalescer.coming():
-            parsing.set()
-            parsed.wait(timeout=10)  # still parsing its request while the other call is ready
-            return coalescer.call("late")
-
-    with ThreadPoolExecutor(2) as pool:
-        late = pool.submit(latecomer)
-        assert parsing.wait(timeout=5)
-        early = pool.submit(coalescer.call, "early")
-        wait_until(lambda: coalescer._lingering, timeout=5, what="the early call to wait for the late one")
-        parsed.set()
-        assert (early.result(timeout=5), late.result(timeout=5)) == ("early", "late")
+    late, early = lingering_for_one_coming(coalescer, lambda: coalescer.call("late"), "early")
+    assert (early, late) == ("early", "late")
     assert batches == [["early", "late"]]
 
 
 def test_a_thread_that_came_but_did_not_call_lets_the_group_go() -> None:
     batches: list[list[str]] = []
     coalescer: Coalescer[str, str] = Coalescer(recording(batches), linger=30)
-    inside, leave = threading.Event(), threading.Event()
-
-    def gives_up() -> None:
-        with coalescer.coming():
-            inside.set()
-            leave.wait(timeout=10)  # an invalid request: answered without a call
-
-    with ThreadPoolExecutor(2) as pool:
-        quitter = pool.submit(gives_up)
-        assert inside.wait(timeout=5)
-        alone = pool.submit(coalescer.call, "alone")
-        wait_until(lambda: coalescer._lingering, timeout=5, what="the call to wait for the other thread")
-        leave.set()
-        quitter.result(timeout=5)
-        assert alone.result(timeout=5) == "alone"  # long before the 30 s linger
+    # An invalid request: answered without a call.
+    _, alone = lingering_for_one_coming(coalescer, lambda: None, "alone")
+    assert alone == "alone"
     assert batches == [["alone"]]

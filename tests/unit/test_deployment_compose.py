@@ -18,6 +18,7 @@ from services.cli import WORKERS, parser
 from shared.config import SETTINGS
 from tests import infra, infra_containers
 from tests.infra import unavailable
+from tests.unit.deployment_support import ROOT
 
 SETTING_NAMES = {setting.name for setting in SETTINGS}
 IMGJOB_SERVICES = ("migrate", "gateway", *WORKERS)
@@ -108,6 +109,14 @@ def test_state_lives_in_named_volumes(compose: dict[str, Any]) -> None:
     for name in ("rabbitmq", "cassandra", "minio", "mailpit"):
         assert len(mounts[name]) == 1 and mounts[name][0] in compose["volumes"], name
     assert sorted(volume for names in mounts.values() for volume in names) == sorted(compose["volumes"])
+
+
+def test_cassandra_runs_the_paxos_variant_the_local_node_was_measured_on(compose: dict[str, Any]) -> None:
+    local = (ROOT / "scripts" / "infra" / "cassandra.sh").read_text()
+    assert re.search(r"^paxos_variant: v2$", local, re.MULTILINE)
+    options = compose["services"]["cassandra"]["environment"]["JVM_EXTRA_OPTS"].split()
+    # Cassandra 5.0 ignores the setting's property unless system properties are allowed to set it.
+    assert {"-Dcassandra.config.allow_system_properties=true", "-Dcassandra.settings.paxos_variant=v2"} <= set(options)
 
 
 def test_only_what_a_person_opens_is_published(compose: dict[str, Any]) -> None:

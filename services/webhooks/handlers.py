@@ -31,15 +31,14 @@ LEASE_SLACK = timedelta(seconds=5)
 def on_job_event(adapters: Adapters, sender: WebhookSender, event: Event) -> None:
     """job.started, job.ready, job.failed, job.expired: record the delivery (the janitor recorded
     job.expired's before the purge), then try it."""
-    job = None
-    if event.type != events.JOB_EXPIRED:
-        # Every job's events come here, and most jobs have no webhook: one read tells, before any other.
-        job = adapters.store.get_job(event.job_id)
-        if job is not None and not job.webhook_url:
-            return
-    delivery = adapters.store.webhook_delivery(event.job_id, event.type)
-    if delivery is None and job is not None:  # a purged job's URL is gone with it
-        delivery = record_delivery(adapters, job, event)
+    # Every job's events come here, and most jobs have no webhook: one read tells, before any other.
+    job = None if event.type == events.JOB_EXPIRED else adapters.store.get_job(event.job_id)
+    if job is None:  # purged (its URL gone with it), or job.expired: only a delivery recorded before
+        delivery = adapters.store.webhook_delivery(event.job_id, event.type)
+    elif job.webhook_url:
+        delivery = record_delivery(adapters, job, event)  # this copy's, or the one an earlier copy recorded
+    else:
+        return
     if delivery is not None:
         try_delivery(adapters, sender, delivery)
 

@@ -187,6 +187,18 @@ def test_the_events_of_a_job_without_a_webhook_cost_one_read_each(adapters: Adap
     assert adapters.store.webhook_delivery(job.id, events.JOB_STARTED) is None
 
 
+def test_an_event_of_a_job_with_a_webhook_reads_the_job_once_then_records_and_sends_it(adapters: Adapters) -> None:
+    with WebhookReceiver() as receiver:
+        job = add_job(adapters, status=JobStatus.RUNNING, webhook_url=f"{receiver.url}/hook")
+        store = ReadsCounted(adapters.store)
+        sender = WebhookSender(AddressPolicy(allow_private=True), timeout=5)
+        on_job_event(dataclasses.replace(adapters, store=store), sender, events.job_started(job.id))  # type: ignore[arg-type]
+        wait_until(lambda: len(receiver.requests()) == 1, what="the delivery")
+    # Recording the delivery tells whether an earlier copy of the event did already: no read first.
+    assert store.reads == ["get_job"]
+    assert receiver.requests()[0].headers["X-Imgjob-Event"] == events.JOB_STARTED
+
+
 def test_a_receiver_failing_twice_gets_the_delivery_on_the_third_try_with_the_same_id(adapters: Adapters) -> None:
     before = counted("job.started", "retry"), counted("job.started", "delivered")
     with WebhookReceiver(answers=[500, 503]) as receiver:
